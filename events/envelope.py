@@ -1,0 +1,64 @@
+"""CloudEvents 1.0 envelope, structured JSON mode.
+
+Every message on every topic is one of these; the payload model depends on
+``type``. Extension attributes are allowed (CloudEvents permits them) and kept.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+TYPE_PATTERN = r"^tindaklanjut\.[a-z_]+\.[a-z_]+\.v[0-9]+$"
+CONTENT_TYPE = "application/cloudevents+json"
+
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    """A CloudEvents 1.0 event whose ``data`` is a typed payload."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: Literal["1.0"]
+    id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(pattern=TYPE_PATTERN)
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"]
+    subject: str | None = None
+    data: DataT
+
+    @field_validator("id", "source")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+def topic_for_type(event_type: str) -> str:
+    """`tindaklanjut.assessment.published.v1` -> `assessment.published`."""
+    match = re.fullmatch(r"tindaklanjut\.([a-z_]+\.[a-z_]+)\.v[0-9]+", event_type)
+    if not match:
+        raise ValueError(f"not a tindaklanjut event type: {event_type!r}")
+    return match.group(1)
+
+
+def new_envelope(*, event_type: str, source: str, subject: str | None, data: BaseModel,
+                 event_id: str | None = None, time: datetime | None = None) -> dict[str, Any]:
+    """Build a structured-mode CloudEvent as a JSON-ready dict."""
+    return {
+        "specversion": "1.0",
+        "id": event_id or str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": (time or datetime.now(timezone.utc)).isoformat(),
+        "datacontenttype": "application/json",
+        "subject": subject,
+        "data": data.model_dump(mode="json"),
+    }

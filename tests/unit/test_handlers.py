@@ -1,0 +1,106 @@
+"""The ingest handler against in-memory fakes: idempotency, dead letters, revisions."""
+
+import json
+from datetime import datetime, timezone
+
+from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.domain.model import Status
+from tindaklanjut.service_layer.handlers import ingest_assessments
+from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.service_layer.outbound import DLQ_REASON_HEADER
+
+from tests.unit.fakes import FakeUnitOfWork
+
+CATALOGUE = load_frameworks()
+NOW = datetime(2024, 12, 21, tzinfo=timezone.utc)
+
+
+def _command(document, offset=0) -> IngestAssessment:
+    raw = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return IngestAssessment(raw=raw, origin=Origin(topic="assessment.published", partition=0, offset=offset))
+
+
+async def _ingest(uow, *documents):
+    return await ingest_assessments([_command(d, i) for i, d in enumerate(documents)], uow=uow,
+                                    catalogue=CATALOGUE, clock=lambda: NOW)
+
+
+async def test_three_examples_issue_eight_recommendations_and_eight_outbox_messages(examples):
+    uow = FakeUnitOfWork()
+    report = await _ingest(uow, *examples.values())
+    assert (report.processed, report.recommendations, report.dead_lettered) == (3, 8, 0)
+    assert len(uow.recommendations.rows) == 8
+    messages = uow.outbox.messages
+    assert [m.topic for m in messages] == ["recommendation.issued"] * 8
+    assert sorted({m.key for m in messages}) == ["15.71/disdukcapil", "15.71/dpmptsp", "15/dinsos"]
+    body = json.loads(messages[0].value)
+    assert body["type"] == "tindaklanjut.recommendation.issued.v1" and body["specversion"] == "1.0"
+    assert body["data"]["status"] == "open" and body["data"]["agency"]["name"] == "Pemerintah Kota Jambi"
+
+
+async def test_the_same_event_twice_creates_nothing_new(examples):
+    uow = FakeUnitOfWork()
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    await _ingest(uow, document)
+    report = await _ingest(uow, document, document)
+    assert (report.processed, report.duplicates, report.recommendations) == (0, 2, 0)
+    assert len(uow.recommendations.rows) == 4 and len(uow.outbox.messages) == 4
+    key = (document["source"], document["id"])
+    assert uow.processed.rows[key]["redeliveries"] == 2
+
+
+async def test_a_duplicate_inside_one_batch_is_caught(examples):
+    uow = FakeUnitOfWork()
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    report = await _ingest(uow, document, document)
+    assert (report.processed, report.duplicates, len(uow.outbox.messages)) == (1, 1, 1)
+
+
+async def test_invalid_events_are_dead_lettered_and_valid_ones_around_them_processed(examples):
+    uow = FakeUnitOfWork()
+    bad = examples["ombudsman-2024-kota-jambi-dpmptsp"] | {"specversion": "0.3"}
+    report = await _ingest(uow, examples["ombudsman-2024-kota-jambi-disdukcapil"], b"not json", bad,
+                           examples["pekppp-2024-prov-jambi-dinsos"])
+    assert (report.processed, report.dead_lettered, report.recommendations) == (2, 2, 7)
+    assert [r["reason_code"] for r in uow.dead_letters.rows] == ["malformed_json", "invalid_envelope"]
+    dlq = [m for m in uow.outbox.messages if m.topic == "deadletter"]
+    assert dlq[0].value == b"not json"
+    reason = json.loads(dict(dlq[0].headers)[DLQ_REASON_HEADER])
+    assert reason["code"] == "malformed_json" and reason["offset"] == 1
+
+
+async def test_a_redelivered_invalid_message_is_dead_lettered_once():
+    uow = FakeUnitOfWork()
+    await _ingest(uow, b"{}")
+    report = await _ingest(uow, b"{}")
+    assert report.dead_lettered == 0 and len(uow.dead_letters.rows) == 1
+
+
+async def test_a_higher_revision_keeps_ids_supersedes_and_issues(examples):
+    uow = FakeUnitOfWork()
+    first = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    await _ingest(uow, first)
+    ids_before = set(uow.recommendations.rows)
+    revised = json.loads(json.dumps(first))
+    revised["id"] = "revision-2"
+    revised["data"]["revision"] = 2
+    indicators = revised["data"]["aspects"][0]["indicators"]
+    indicators[0]["score"] = 3      # kompetensi.standar_pelayanan fixed by the correction
+    indicators[3]["score"] = 0      # ruang_tunggu newly weak
+    report = await _ingest(uow, revised)
+    assert report.recommendations == 1
+    by_code = {r.indicator_code: r for r in uow.recommendations.rows.values()}
+    assert by_code["input.kompetensi.standar_pelayanan"].status is Status.SUPERSEDED
+    assert by_code["input.sarpras.ruang_tunggu"].status is Status.OPEN
+    assert by_code["pengaduan.pengelola"].assessment_revision == 2
+    assert ids_before <= set(uow.recommendations.rows)
+
+
+async def test_an_equal_or_lower_revision_is_a_counted_duplicate(examples):
+    uow = FakeUnitOfWork()
+    first = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    await _ingest(uow, first)
+    republished = first | {"id": "another-event-id"}
+    report = await _ingest(uow, republished)
+    assert (report.duplicates, report.processed, report.recommendations) == (1, 0, 0)
+    assert uow.processed.rows[(first["source"], "another-event-id")]["outcome"] == "duplicate_revision"

@@ -1,0 +1,89 @@
+"""Every kind of bad input gets a machine-readable reason."""
+
+import json
+
+import pytest
+
+from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+
+CATALOGUE = load_frameworks()
+
+
+def _raw(document) -> bytes:
+    return json.dumps(document).encode()
+
+
+def _code(raw: bytes) -> str:
+    with pytest.raises(Rejected) as caught:
+        parse_assessment(raw, CATALOGUE)
+    return caught.value.code
+
+
+def test_valid_examples_pass(examples):
+    for document in examples.values():
+        assert parse_assessment(_raw(document), CATALOGUE).data.assessment_id == document["data"]["assessment_id"]
+
+
+def test_malformed_json():
+    assert _code(b'{"specversion": "1.0",') == "malformed_json"
+    assert _code(b"\xff\xfe") == "malformed_json"
+
+
+def test_not_an_object_or_wrong_type(examples):
+    assert _code(b"[1, 2]") == "invalid_envelope"
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    document["type"] = "tindaklanjut.something.else.v1"
+    assert _code(_raw(document)) == "unsupported_type"
+
+
+def test_envelope_errors(examples):
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    del document["id"]
+    assert _code(_raw(document)) == "invalid_envelope"
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    document["time"] = "2024-12-03T03:00:00"      # no offset
+    assert _code(_raw(document)) == "invalid_envelope"
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["data"].pop("assessment_id"),
+    lambda d: d["data"].update(revision=0),
+    lambda d: d["data"].update(aspects=[]),
+    lambda d: d["data"]["aspects"][0].update(weight=0),
+    lambda d: d["data"]["aspects"][0]["indicators"][0].update(score=4),        # above max_score 3
+    lambda d: d["data"]["aspects"][0]["indicators"][0].update(code=""),
+    lambda d: d["data"]["aspects"][0]["indicators"][0].update(sp_component=15),
+    lambda d: d["data"]["unit"]["agency"].update(kind="desa"),
+])
+def test_payload_errors(examples, mutate):
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    mutate(document)
+    assert _code(_raw(document)) == "invalid_payload"
+
+
+def test_reason_names_the_field(examples):
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    document["data"]["aspects"][0]["indicators"][0]["score"] = 4
+    with pytest.raises(Rejected) as caught:
+        parse_assessment(_raw(document), CATALOGUE)
+    assert caught.value.errors[0]["loc"].startswith("data.aspects.0.indicators.0")
+    assert "exceeds max_score" in str(caught.value)
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("framework", "unknown-framework", "unknown_framework"),
+    ("cycle", "2019", "unknown_cycle"),
+    ("score", 5.2, "score_out_of_range"),      # IPP is 0-5
+])
+def test_configuration_checks(examples, field, value, code):
+    document = examples["pekppp-2024-prov-jambi-dinsos"]
+    document["data"][field] = value
+    assert _code(_raw(document)) == code
+
+
+def test_unknown_extra_fields_are_accepted(examples):
+    document = examples["pekppp-2024-prov-jambi-dinsos"]
+    document["traceparent"] = "00-abc-def-01"        # a CloudEvents extension
+    document["data"]["extra_field"] = {"anything": 1}
+    assert parse_assessment(_raw(document), CATALOGUE).model_extra == {"traceparent": "00-abc-def-01"}

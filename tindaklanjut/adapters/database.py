@@ -1,0 +1,52 @@
+"""Engines and sessions from ordinary database URLs.
+
+`sqlite:///var/x.db` and `postgresql://user@host/db` are accepted as they
+are; the async driver (aiosqlite, asyncpg) is picked here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+def async_url(url: str) -> str:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    if "+" in parsed.drivername:
+        return parsed.render_as_string(hide_password=False)
+    return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    aurl = make_url(async_url(url))
+    if aurl.get_backend_name() == "sqlite":
+        if aurl.database and aurl.database != ":memory:":
+            Path(aurl.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(aurl, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(aurl, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the CLI read while the worker writes; the busy timeout makes
+    # concurrent writers wait instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -1,0 +1,26 @@
+"""Schema migrations (Alembic), callable from the CLI and the services."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("tindaklanjut.migrations")))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database to `revision`. Runs its own event loop, so call it
+    from synchronous code or through `upgrade_async`."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, database_url)

@@ -1,0 +1,243 @@
+"""`tindaklanjut` command line: run the stack, publish results, read state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from enum import Enum
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+import structlog
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from tindaklanjut import views
+from tindaklanjut.adapters import kafka, migrate
+from tindaklanjut.adapters.broker import EmbeddedBroker
+from tindaklanjut.adapters.publisher import publish_documents
+from tindaklanjut.bootstrap import bootstrap
+from tindaklanjut.config import Settings, get_settings
+from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+
+app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+SAMPLE_DATA_KEY = "sample_data_published"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _configure_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
+def _with_container(coro_fn):
+    """Run `coro_fn(container)` with a fresh container, disposing it after."""
+    async def runner():
+        container = bootstrap(get_settings())
+        try:
+            return await coro_fn(container)
+        finally:
+            await container.close()
+    return asyncio.run(runner())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to the configured database."""
+    migrate.upgrade(get_settings().resolved_database_url)
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def broker(host: Annotated[str, typer.Option(help="listen address")] = "",
+           port: Annotated[int, typer.Option(help="listen port")] = 0) -> None:
+    """Run the embedded Kafka-protocol broker (Tansu) in the foreground."""
+    settings = get_settings()
+    embedded = EmbeddedBroker(host or settings.broker_host, port or settings.broker_port)
+    embedded.start()
+    console.print(f"broker listening on [bold]{embedded.bootstrap}[/bold] (Ctrl-C stops it)")
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        embedded.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded.stop()
+        console.print("broker stopped")
+
+
+def _prepare(settings: Settings) -> None:
+    migrate.upgrade(settings.resolved_database_url)
+    asyncio.run(kafka.ensure_topics(settings))
+
+
+def _run_worker(settings: Settings) -> None:
+    from tindaklanjut.services.worker import build_app
+    import faust
+
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    container = bootstrap(settings)
+    faust_app = build_app(settings, container)
+    worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit:
+        pass
+
+
+@app.command()
+def worker() -> None:
+    """Run the services (recommender, outbox relay) against the configured broker and database."""
+    _configure_logging()
+    settings = get_settings()
+    _prepare(settings)
+    _run_worker(settings)
+
+
+async def _publish_samples_once(settings: Settings) -> int:
+    container = bootstrap(settings)
+    try:
+        if await views.get_setting(container.sessions, SAMPLE_DATA_KEY):
+            return 0
+        samples = sorted(p for p in files("tindaklanjut.data.samples").iterdir() if p.name.endswith(".json"))
+        sent = await publish_documents(settings, [json.loads(p.read_text("utf-8")) for p in samples])
+        await views.put_setting(container.sessions, SAMPLE_DATA_KEY, str(sent))
+        return sent
+    finally:
+        await container.close()
+
+
+@app.command()
+def run(sample_data: Annotated[bool, typer.Option(help="publish the contract examples on first start")] = True
+        ) -> None:
+    """Start the embedded stack in the foreground: broker, services, SQLite. Ctrl-C stops it."""
+    _configure_logging()
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    embedded = EmbeddedBroker(settings.broker_host, settings.broker_port, log_path=settings.var_dir / "broker.log")
+    embedded.start()
+    settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
+    try:
+        _prepare(settings)
+        if sample_data:
+            sent = asyncio.run(_publish_samples_once(settings))
+            if sent:
+                console.print(f"published {sent} sample assessments (first start)")
+        console.print(f"[bold green]tindaklanjut is running[/bold green]: broker {embedded.bootstrap}, "
+                      f"database {settings.resolved_database_url}. Ctrl-C stops it.")
+        _run_worker(settings)
+    finally:
+        embedded.stop()
+        console.print("stopped")
+
+
+def _load_document(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}") from None
+
+
+@app.command()
+def publish(paths: Annotated[list[Path], typer.Argument(help="CloudEvents JSON files", exists=True)],
+            validate: Annotated[bool, typer.Option(help="refuse files that would be dead-lettered")] = True
+            ) -> None:
+    """Publish CloudEvents JSON files, each to the topic of its type, keyed by unit id."""
+    settings = get_settings()
+    catalogue = load_frameworks()
+    documents = []
+    for path in paths:
+        document = _load_document(path)
+        if validate and document.get("type", "").startswith("tindaklanjut.assessment.published"):
+            try:
+                parse_assessment(path.read_bytes(), catalogue)
+            except Rejected as rejected:
+                err.print(f"[red]{path}: {rejected}[/red]")
+                raise typer.Exit(2)
+        documents.append(document)
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("publishing", total=len(documents))
+        sent = asyncio.run(publish_documents(settings, documents, progress=lambda: progress.advance(task)))
+    console.print(f"published {sent} event(s) to {settings.kafka_bootstrap}")
+
+
+def _print_rows(rows: list[dict], fmt: Format, columns: list[str], title: str) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    console.print(table)
+
+
+@app.command()
+def recommendations(unit: Annotated[str | None, typer.Option(help="only this unit id")] = None,
+                    agency: Annotated[str | None, typer.Option(help="only this agency id")] = None,
+                    status: Annotated[str | None, typer.Option(help="only this status")] = None,
+                    format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """List recommendations from the database."""
+    rows = _with_container(lambda c: views.recommendations(c.sessions, unit_id=unit, agency_id=agency,
+                                                           status=status))
+    _print_rows(rows, format, ["unit_id", "indicator_code", "priority", "status", "due_date", "title"],
+                f"Rekomendasi ({len(rows)})")
+
+
+@app.command()
+def assessments(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """List stored assessments with official and computed grades."""
+    rows = _with_container(lambda c: views.assessments(c.sessions))
+    _print_rows(rows, format, ["assessment_id", "revision", "framework", "cycle", "unit_id", "score",
+                               "official_grade", "computed_grade", "grade_mismatch"], f"Penilaian ({len(rows)})")
+
+
+@app.command()
+def deadletters(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """List inputs that were dead-lettered, with their reasons."""
+    rows = _with_container(lambda c: views.dead_letters(c.sessions))
+    _print_rows(rows, format, ["id", "topic", "partition", "offset", "reason_code", "reason"],
+                f"Dead letters ({len(rows)})")
+
+
+@app.command()
+def schemas(check: Annotated[bool, typer.Option(help="only check that schemas/ is up to date")] = False,
+            directory: Annotated[Path, typer.Option(help="where the schema files live")] = Path("schemas")
+            ) -> None:
+    """Write (or check) the JSON Schema of every event type, generated from the models."""
+    from tindaklanjut.events.registry import EVENTS, write_schemas
+
+    if check:
+        stale = [spec.schema_filename for spec in EVENTS
+                 if not (directory / spec.schema_filename).exists()
+                 or json.loads((directory / spec.schema_filename).read_text("utf-8")) != spec.json_schema()]
+        if stale:
+            err.print(f"[red]out of date: {', '.join(stale)}[/red] (run `tindaklanjut schemas`)")
+            raise typer.Exit(1)
+        console.print("schemas are up to date")
+        return
+    for path in write_schemas(directory):
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

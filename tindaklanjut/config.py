@@ -1,0 +1,64 @@
+"""Settings, read once from the environment (``TINDAKLANJUT_*``).
+
+The defaults run the embedded stack: a local Tansu broker on 127.0.0.1:9092,
+SQLite under ``./var``, and consumer-group timings short enough for Tansu,
+which holds group joins for half the session timeout. Against Apache Kafka
+set the ``KAFKA_*_MS`` values to the Kafka defaults (see ``deploy/``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TINDAKLANJUT_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    consumer_group: str = "tindaklanjut"
+    # Short group timings for the embedded broker; Kafka defaults are
+    # 45000 / 3000 / 60000 (see deploy/production.env).
+    kafka_session_timeout_ms: int = 2000
+    kafka_heartbeat_interval_ms: int = 300
+    kafka_rebalance_timeout_ms: int = 2000
+
+    broker_host: str = "127.0.0.1"
+    broker_port: int = 9092
+
+    outbox_poll_interval: float = 0.2
+    outbox_batch_size: int = 500
+    ingest_batch_size: int = 200
+
+    @model_validator(mode="after")
+    def _refuse_embedded_defaults_in_production(self) -> "Settings":
+        if self.environment == "production" and not self.database_url:
+            raise ValueError(
+                "TINDAKLANJUT_DATABASE_URL must be set in production "
+                "(the SQLite default is for the embedded stack only)"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'tindaklanjut.db'}"
+
+    def topic(self, name: str) -> str:
+        """Physical topic name for a logical one (`assessment.published`)."""
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

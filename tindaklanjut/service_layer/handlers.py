@@ -1,0 +1,107 @@
+"""Command handlers. They take their dependencies as arguments; `bootstrap`
+wires the real ones, tests pass fakes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from tindaklanjut.domain import recommender
+from tindaklanjut.domain.frameworks import FrameworkCatalogue
+from tindaklanjut.domain.model import Assessment
+from tindaklanjut.events.assessment import AssessmentPublishedEvent
+from tindaklanjut.service_layer import outbound
+from tindaklanjut.service_layer.messages import IngestAssessment
+from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class IngestReport:
+    processed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    recommendations: int = 0
+
+
+async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catalogue: FrameworkCatalogue,
+                             clock: Callable[[], datetime]) -> IngestReport:
+    """Validate, store and derive recommendations for a batch of raw
+    assessment messages, in one transaction. Invalid ones are dead-lettered
+    (with their reason and original bytes) in the same transaction, so a
+    crash either keeps all of the batch or none of it."""
+    report = IngestReport()
+    async with uow:
+        for command in commands:
+            try:
+                event = parse_assessment(command.raw, catalogue)
+            except Rejected as rejected:
+                if await _dead_letter(command, rejected, uow=uow, at=clock()):
+                    report.dead_lettered += 1
+                continue
+            report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, at=clock(), report=report)
+        await uow.commit()
+    return report
+
+
+async def _dead_letter(command: IngestAssessment, rejected: Rejected, *, uow, at: datetime) -> bool:
+    sha256 = hashlib.sha256(command.raw).hexdigest()
+    origin = command.origin
+    if await uow.dead_letters.exists(topic=origin.topic, partition=origin.partition, offset=origin.offset,
+                                     sha256=sha256):
+        return False  # the same message redelivered after a crash
+    uow.dead_letters.add(topic=origin.topic, partition=origin.partition, offset=origin.offset, sha256=sha256,
+                         reason_code=rejected.code, reason=rejected.message, errors=rejected.errors,
+                         raw=command.raw, at=at)
+    uow.outbox.add(outbound.dead_letter(raw=command.raw, key=None, origin_topic=origin.topic,
+                                        partition=origin.partition, offset=origin.offset, code=rejected.code,
+                                        message=rejected.message, errors=rejected.errors, at=at, sha256=sha256), at)
+    log.warning("assessment.dead_lettered", code=rejected.code, reason=rejected.message, offset=origin.offset)
+    return True
+
+
+async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkCatalogue, at: datetime,
+                  report: IngestReport) -> int:
+    data = event.data
+    if await uow.processed.seen(event.source, event.id):
+        await uow.processed.count_redelivery(event.source, event.id)
+        report.duplicates += 1
+        return 0
+    latest = await uow.assessments.latest_revision(data.assessment_id)
+    if latest is not None and data.revision <= latest:
+        uow.processed.add(source=event.source, event_id=event.id, event_type=event.type,
+                          outcome="duplicate_revision", at=at)
+        report.duplicates += 1
+        return 0
+    framework = catalogue.get(data.framework)
+    assessment = Assessment(
+        assessment_id=data.assessment_id, revision=data.revision, framework=data.framework, cycle=data.cycle,
+        unit_id=data.unit.id, agency_id=data.unit.agency.id, score=data.score, official_grade=data.grade,
+        computed_grade=framework.scale_for(data.cycle).band_for(data.score).grade,
+        published_at=data.published_at,
+        follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
+        source=event.source, event_id=event.id)
+    await uow.directory.upsert_unit(data.unit)
+    uow.assessments.add(assessment, data.model_dump(mode="json"), at)
+    recommendations = recommender.recommend(data, assessment, issued_at=at)
+    existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
+    issued = 0
+    for recommendation in recommendations:
+        earlier = existing.pop(recommendation.id, None)
+        if earlier is None:
+            uow.recommendations.add(recommendation)
+            issued += 1
+        else:
+            earlier.revise(recommendation)
+            await uow.recommendations.save(earlier, at)
+    for stale in existing.values():
+        stale.supersede(at)
+        await uow.recommendations.save(stale, at)
+    uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
+    report.processed += 1
+    return issued

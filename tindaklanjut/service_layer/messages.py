@@ -1,0 +1,34 @@
+"""Commands (imperative, may fail) and the outbound message shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """Where a consumed message came from (for dead letters and logs)."""
+
+    topic: str
+    partition: int = 0
+    offset: int = -1
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestAssessment:
+    """Process one raw `assessment.published` message as it came off the wire."""
+
+    raw: bytes
+    origin: Origin
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboundMessage:
+    """A Kafka message to be relayed: logical topic, key, value bytes, headers."""
+
+    topic: str
+    key: str | None
+    event_type: str
+    event_id: str
+    value: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)

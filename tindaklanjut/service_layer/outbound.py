@@ -1,0 +1,51 @@
+"""Domain events -> outbound CloudEvents messages (written to the outbox)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from tindaklanjut.domain.model import Recommendation
+from tindaklanjut.events import recommendation as wire
+from tindaklanjut.events.envelope import new_envelope, topic_for_type
+from tindaklanjut.events.assessment import Unit
+from tindaklanjut.events.registry import DEAD_LETTER_TOPIC
+from tindaklanjut.service_layer.messages import OutboundMessage
+
+SOURCE = "urn:tindaklanjut:recommender"
+DLQ_REASON_HEADER = "tindaklanjut-dlq-reason"
+
+
+def _encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
+    payload = wire.RecommendationIssued(
+        recommendation_id=rec.id, assessment_id=rec.assessment_id, assessment_revision=rec.assessment_revision,
+        framework=rec.framework, cycle=rec.cycle,
+        unit=wire.UnitRef(id=unit.id, name=unit.name, region_code=unit.region_code),
+        agency=wire.AgencyRef(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value),
+        scope=rec.scope.value, aspect_code=rec.aspect_code, indicator_code=rec.indicator_code,
+        sp_component=rec.sp_component, title=rec.title, action=rec.action, finding=rec.finding,
+        priority=rec.priority.value, due_date=rec.due_date, due_at=rec.due_at, status="open",
+        rule_id=rec.rule_id, issued_at=rec.issued_at)
+    # Deterministic event id: a replay of the same issue yields the same id,
+    # so downstream consumers de-duplicate on (source, id).
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}"))
+    envelope = new_envelope(event_type=wire.EVENT_TYPE, source=SOURCE, subject=unit.id, data=payload,
+                            event_id=event_id, time=rec.issued_at)
+    return OutboundMessage(topic=topic_for_type(wire.EVENT_TYPE), key=unit.id, event_type=wire.EVENT_TYPE,
+                           event_id=event_id, value=_encode(envelope),
+                           headers=[("content-type", "application/cloudevents+json")])
+
+
+def dead_letter(*, raw: bytes, key: str | None, origin_topic: str, partition: int, offset: int, code: str,
+                message: str, errors: list[dict], at: datetime, sha256: str) -> OutboundMessage:
+    """The original bytes unchanged as the value; the reason in headers."""
+    reason = json.dumps({"code": code, "message": message, "errors": errors[:20], "topic": origin_topic,
+                         "partition": partition, "offset": offset, "received_at": at.isoformat()},
+                        ensure_ascii=False)
+    return OutboundMessage(topic=DEAD_LETTER_TOPIC, key=key, event_type="deadletter", event_id=sha256,
+                           value=raw, headers=[(DLQ_REASON_HEADER, reason), ("tindaklanjut-dlq-code", code)])

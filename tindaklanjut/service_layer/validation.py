@@ -1,0 +1,60 @@
+"""Parse and check an incoming `assessment.published` message.
+
+Returns the typed event, or raises `Rejected` with a machine-readable reason
+code. Structural checks come from the pydantic models; the checks that need
+configuration (framework, scale for the cycle, overall score range) are here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from tindaklanjut.domain.frameworks import FrameworkCatalogue
+from tindaklanjut.events import assessment
+
+
+@dataclass
+class Rejected(Exception):
+    code: str
+    message: str
+    errors: list[dict] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def _errors(exc: ValidationError) -> list[dict]:
+    return [{"loc": ".".join(str(p) for p in err["loc"]), "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_input=False)]
+
+
+def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue) -> assessment.AssessmentPublishedEvent:
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected("malformed_json", f"not a JSON document: {exc}") from None
+    if not isinstance(document, dict):
+        raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
+    if document.get("type") != assessment.EVENT_TYPE:
+        raise Rejected("unsupported_type", f"expected type {assessment.EVENT_TYPE!r}, got {document.get('type')!r}")
+    try:
+        event = assessment.AssessmentPublishedEvent.model_validate(document)
+    except ValidationError as exc:
+        errors = _errors(exc)
+        code = "invalid_payload" if all(e["loc"].startswith("data") for e in errors) else "invalid_envelope"
+        raise Rejected(code, f"{len(errors)} validation error(s): " +
+                       "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
+    data = event.data
+    framework = catalogue.get(data.framework)
+    if framework is None:
+        raise Rejected("unknown_framework", f"framework {data.framework!r} is not configured")
+    if framework.scale_for(data.cycle) is None:
+        raise Rejected("unknown_cycle", f"framework {data.framework!r} has no grading scale for cycle {data.cycle}")
+    low, high = framework.score_range
+    if not low <= data.score <= high:
+        raise Rejected("score_out_of_range", f"score {data.score} outside {data.framework} range [{low:g}, {high:g}]",
+                       [{"loc": "data.score", "msg": "out of range", "type": "score_out_of_range"}])
+    return event

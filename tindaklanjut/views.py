@@ -1,0 +1,63 @@
+"""Read-side queries (no domain objects, just rows for people and scripts)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from tindaklanjut.adapters import orm
+
+
+async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None = None,
+                          agency_id: str | None = None, status: str | None = None) -> list[dict]:
+    query = select(orm.RecommendationRow).order_by(orm.RecommendationRow.unit_id, orm.RecommendationRow.due_at,
+                                                   orm.RecommendationRow.id)
+    if unit_id:
+        query = query.where(orm.RecommendationRow.unit_id == unit_id)
+    if agency_id:
+        query = query.where(orm.RecommendationRow.agency_id == agency_id)
+    if status:
+        query = query.where(orm.RecommendationRow.status == status)
+    async with sessions() as session:
+        rows = (await session.scalars(query)).all()
+    return [{
+        "id": r.id, "assessment_id": r.assessment_id, "assessment_revision": r.assessment_revision,
+        "framework": r.framework, "cycle": r.cycle, "unit_id": r.unit_id, "agency_id": r.agency_id,
+        "scope": r.scope, "aspect_code": r.aspect_code, "indicator_code": r.indicator_code,
+        "sp_component": r.sp_component, "priority": r.priority, "status": r.status,
+        "due_date": r.due_date.isoformat(), "due_at": r.due_at.isoformat(), "title": r.title,
+        "action": r.action, "finding": r.finding, "rule_id": r.rule_id, "issued_at": r.issued_at.isoformat(),
+    } for r in rows]
+
+
+async def assessments(sessions: async_sessionmaker) -> list[dict]:
+    query = select(orm.AssessmentRow).order_by(orm.AssessmentRow.unit_id, orm.AssessmentRow.assessment_id,
+                                               orm.AssessmentRow.revision)
+    async with sessions() as session:
+        rows = (await session.scalars(query)).all()
+    return [{
+        "assessment_id": r.assessment_id, "revision": r.revision, "framework": r.framework, "cycle": r.cycle,
+        "unit_id": r.unit_id, "agency_id": r.agency_id, "score": r.score, "official_grade": r.official_grade,
+        "computed_grade": r.computed_grade, "grade_mismatch": r.grade_mismatch,
+        "published_at": r.published_at.isoformat(), "follow_up_until": r.follow_up_until.isoformat(),
+    } for r in rows]
+
+
+async def dead_letters(sessions: async_sessionmaker) -> list[dict]:
+    async with sessions() as session:
+        rows = (await session.scalars(select(orm.DeadLetterRow).order_by(orm.DeadLetterRow.id))).all()
+    return [{
+        "id": r.id, "topic": r.topic, "partition": r.partition, "offset": r.offset, "reason_code": r.reason_code,
+        "reason": r.reason, "sha256": r.sha256, "received_at": r.received_at.isoformat(), "size": len(r.raw),
+    } for r in rows]
+
+
+async def get_setting(sessions: async_sessionmaker, key: str) -> str | None:
+    async with sessions() as session:
+        row = await session.get(orm.SettingRow, key)
+        return row.value if row else None
+
+
+async def put_setting(sessions: async_sessionmaker, key: str, value: str) -> None:
+    async with sessions() as session, session.begin():
+        await session.merge(orm.SettingRow(key=key, value=value))
