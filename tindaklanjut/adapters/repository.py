@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
 from tindaklanjut.domain.model import Assessment, Priority, Recommendation, Scope, Status
