@@ -14,6 +14,7 @@ from typing import Annotated
 
 import structlog
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -56,7 +57,12 @@ def _with_container(coro_fn):
             return await coro_fn(container)
         finally:
             await container.close()
-    return asyncio.run(runner())
+    try:
+        return asyncio.run(runner())
+    except (OperationalError, ProgrammingError) as exc:
+        err.print(f"[red]database error: {exc.orig}[/red]\n"
+                  "Is the database initialised? Run `tindaklanjut db upgrade` or start the stack with `make run`.")
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")
@@ -217,6 +223,25 @@ def deadletters(format: Annotated[Format, typer.Option(help="output format")] = 
     rows = _with_container(lambda c: views.dead_letters(c.sessions))
     _print_rows(rows, format, ["id", "topic", "partition", "offset", "reason_code", "reason"],
                 f"Dead letters ({len(rows)})")
+
+
+@app.command()
+def stats(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """Counters: events processed, duplicates, dead letters, recommendations by status, outbox backlog."""
+    counters = _with_container(lambda c: views.stats(c.sessions))
+    if format is Format.json:
+        sys.stdout.write(json.dumps(counters) + "\n")
+        return
+    table = Table(title="tindaklanjut")
+    table.add_column("counter")
+    table.add_column("value", justify="right")
+    for name, value in counters.items():
+        if isinstance(value, dict):
+            for status, count in sorted(value.items()):
+                table.add_row(f"{name}: {status}", str(count))
+        else:
+            table.add_row(name, str(value))
+    console.print(table)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters import orm
@@ -61,3 +61,26 @@ async def get_setting(sessions: async_sessionmaker, key: str) -> str | None:
 async def put_setting(sessions: async_sessionmaker, key: str, value: str) -> None:
     async with sessions() as session, session.begin():
         await session.merge(orm.SettingRow(key=key, value=value))
+
+
+async def stats(sessions: async_sessionmaker) -> dict:
+    """Counters an operator looks at: what came in, what was issued, what is stuck."""
+    async with sessions() as session:
+        by_outcome = dict((await session.execute(
+            select(orm.ProcessedEventRow.outcome, func.count()).group_by(orm.ProcessedEventRow.outcome))).all())
+        by_status = dict((await session.execute(
+            select(orm.RecommendationRow.status, func.count()).group_by(orm.RecommendationRow.status))).all())
+        redeliveries = await session.scalar(select(func.coalesce(func.sum(orm.ProcessedEventRow.redeliveries), 0)))
+        dead = await session.scalar(select(func.count()).select_from(orm.DeadLetterRow))
+        pending = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
+                                       .where(orm.OutboxRow.published_at.is_(None)))
+        assessments_count = await session.scalar(select(func.count()).select_from(orm.AssessmentRow))
+    return {
+        "assessments": assessments_count,
+        "events_processed": by_outcome.get("processed", 0),
+        "duplicate_revisions": by_outcome.get("duplicate_revision", 0),
+        "redeliveries": int(redeliveries),
+        "dead_letters": dead,
+        "recommendations": by_status,
+        "outbox_pending": pending,
+    }
