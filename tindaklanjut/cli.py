@@ -32,8 +32,8 @@ app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service asses
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 SAMPLE_DATA_KEY = "sample_data_published"
 
