@@ -48,14 +48,19 @@ class RecommendationIssued(BaseModel):
     aspect_code: str | None
     indicator_code: str | None = Field(description="null for unit- and aspect-level recommendations")
     sp_component: int | None = Field(default=None, ge=1, le=14)
+    indicator_name: str | None = None
     title: str = Field(description="Short title in Bahasa Indonesia")
     action: str = Field(description="What the agency must do, in Bahasa Indonesia")
+    evidence: str = Field(description="What will prove it done (bukti dukung), in Bahasa Indonesia")
     finding: str | None = Field(description="The evaluator's finding, quoted")
     priority: Priority
     due_date: date
     due_at: AwareDatetime = Field(description="End of the due date, 23:59 local time of the unit's region")
     status: Literal["open"]
-    rule_id: str
+    rule_id: str = Field(description="The weakness rule that produced it")
+    catalogue_version: str = Field(description="Version of the recommendation catalogue used")
+    carried_over_from: str | None = Field(default=None, description="Open recommendation of an earlier cycle "
+                                                                    "for the same unit and indicator")
     issued_at: AwareDatetime
 
 

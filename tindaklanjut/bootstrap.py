@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from tindaklanjut.adapters.database import create_engine, session_factory
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
+from tindaklanjut.domain.policy import Policy, load_policy
 from tindaklanjut.service_layer import handlers
 from tindaklanjut.service_layer.messages import IngestAssessment
 from tindaklanjut.service_layer.unit_of_work import SqlUnitOfWork
@@ -27,6 +28,7 @@ class Container:
     engine: AsyncEngine
     sessions: async_sessionmaker
     catalogue: FrameworkCatalogue
+    policy: Policy
     clock: Callable[[], datetime] = utcnow
     on_outbox_commit: list[Callable[[], None]] = field(default_factory=list)
 
@@ -39,7 +41,7 @@ class Container:
 
     async def ingest(self, commands: Sequence[IngestAssessment]) -> handlers.IngestReport:
         return await handlers.ingest_assessments(commands, uow=self.uow(), catalogue=self.catalogue,
-                                                 clock=self.clock)
+                                                 policy=self.policy, clock=self.clock)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -48,4 +50,4 @@ class Container:
 def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
     engine = create_engine(settings.resolved_database_url)
     return Container(settings=settings, engine=engine, sessions=session_factory(engine),
-                     catalogue=load_frameworks(), clock=clock)
+                     catalogue=load_frameworks(), policy=load_policy(), clock=clock)

@@ -26,7 +26,9 @@ async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None =
         "scope": r.scope, "aspect_code": r.aspect_code, "indicator_code": r.indicator_code,
         "sp_component": r.sp_component, "priority": r.priority, "status": r.status,
         "due_date": r.due_date.isoformat(), "due_at": r.due_at.isoformat(), "title": r.title,
-        "action": r.action, "finding": r.finding, "rule_id": r.rule_id, "issued_at": r.issued_at.isoformat(),
+        "action": r.action, "evidence": r.evidence, "finding": r.finding, "indicator_name": r.indicator_name,
+        "rule_id": r.rule_id, "catalogue_version": r.catalogue_version, "template": r.template,
+        "carried_over_from": r.carried_over_from, "issued_at": r.issued_at.isoformat(),
     } for r in rows]
 
 

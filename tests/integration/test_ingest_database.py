@@ -86,3 +86,26 @@ async def test_grade_mismatch_is_recorded_and_official_grade_kept(settings, exam
         assert (row["official_grade"], row["computed_grade"], row["grade_mismatch"]) == ("B", "A", True)
     finally:
         await container.close()
+
+
+async def test_next_cycle_links_open_recommendations_of_the_same_indicator(settings, examples):
+    container = bootstrap(settings, clock=lambda: NOW)
+    first = examples["pekppp-2024-prov-jambi-dinsos"]
+    following = json.loads(json.dumps(first))
+    following["id"] = "pekppp-2025-dinsos"
+    following["data"].update(assessment_id="PEKPPP-2025-15-DINSOS", cycle="2025",
+                             published_at="2025-12-19T09:00:00+07:00")
+    following["data"]["aspects"][2]["indicators"][0]["score"] = 4      # III.4 fixed in 2025
+    try:
+        await container.ingest(_commands(first))
+        await container.ingest(_commands(following))
+        rows = await views.recommendations(container.sessions)
+        old = {r["indicator_code"]: r for r in rows if r["cycle"] == "2024"}
+        new = {r["indicator_code"]: r for r in rows if r["cycle"] == "2025"}
+        assert sorted(new) == ["I.8", "V.4"]
+        assert new["I.8"]["carried_over_from"] == old["I.8"]["id"]
+        assert new["V.4"]["carried_over_from"] == old["V.4"]["id"]
+        assert new["I.8"]["id"] != old["I.8"]["id"]
+        assert {r["status"] for r in old.values()} == {"open"}   # they lapse when the cycle closes
+    finally:
+        await container.close()

@@ -58,6 +58,10 @@ class FakeRecommendations:
     async def for_assessment(self, assessment_id):
         return [replace(r, events=[]) for r in self.rows.values() if r.assessment_id == assessment_id]
 
+    async def open_in_earlier_cycles(self, unit_id, cycle):
+        return [replace(r, events=[]) for r in self.rows.values()
+                if r.unit_id == unit_id and r.cycle < cycle and r.indicator_code and not r.is_closed]
+
     async def save(self, rec, at):
         self.seen.append(rec)
         self.rows[rec.id] = rec

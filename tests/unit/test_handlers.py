@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.model import Status
+from tindaklanjut.domain.policy import load_policy
 from tindaklanjut.service_layer.handlers import ingest_assessments
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 from tindaklanjut.service_layer.outbound import DLQ_REASON_HEADER
@@ -12,6 +13,7 @@ from tindaklanjut.service_layer.outbound import DLQ_REASON_HEADER
 from tests.unit.fakes import FakeUnitOfWork
 
 CATALOGUE = load_frameworks()
+POLICY = load_policy()
 NOW = datetime(2024, 12, 21, tzinfo=timezone.utc)
 
 
@@ -22,7 +24,7 @@ def _command(document, offset=0) -> IngestAssessment:
 
 async def _ingest(uow, *documents):
     return await ingest_assessments([_command(d, i) for i, d in enumerate(documents)], uow=uow,
-                                    catalogue=CATALOGUE, clock=lambda: NOW)
+                                    catalogue=CATALOGUE, policy=POLICY, clock=lambda: NOW)
 
 
 async def test_three_examples_issue_eight_recommendations_and_eight_outbox_messages(examples):

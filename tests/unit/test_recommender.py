@@ -1,19 +1,25 @@
-"""The three contract examples produce the expected recommendations."""
+"""The recommendation engine on the contract examples and on edge cases.
+
+The expected texts, priorities and deadlines of the three examples are
+documented in docs/recommendations.md.
+"""
 
 from datetime import date, datetime, timezone
 
 import pytest
 
 from tindaklanjut.domain.frameworks import load_frameworks
-from tindaklanjut.domain.model import Assessment, Priority, recommendation_id, Scope
+from tindaklanjut.domain.model import Assessment, Priority, Scope, recommendation_id
+from tindaklanjut.domain.policy import load_policy
 from tindaklanjut.domain.recommender import recommend
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 
 CATALOGUE = load_frameworks()
+POLICY = load_policy()
 ISSUED = datetime(2024, 12, 21, tzinfo=timezone.utc)
 
 
-def _recommend(document):
+def _recommend(document, policy=POLICY):
     event = AssessmentPublishedEvent.model_validate(document)
     data = event.data
     framework = CATALOGUE.get(data.framework)
@@ -23,53 +29,79 @@ def _recommend(document):
         computed_grade=framework.scale_for(data.cycle).band_for(data.score).grade, published_at=data.published_at,
         follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
         source=event.source, event_id=event.id)
-    return recommend(data, assessment, issued_at=ISSUED)
+    return recommend(data, assessment, framework=framework, policy=policy, issued_at=ISSUED)
 
 
-def test_disdukcapil_gets_four_high_priority_recommendations(examples):
+def test_disdukcapil_grade_c_gets_four_high_priority_recommendations(examples):
     recs = _recommend(examples["ombudsman-2024-kota-jambi-disdukcapil"])
-    assert [r.indicator_code for r in recs] == [
-        "input.kompetensi.standar_pelayanan", "input.sarpras.kelompok_rentan",
-        "proses.sp.jangka_waktu", "pengaduan.pengelola"]
-    assert {r.priority for r in recs} == {Priority.HIGH}
+    assert [(r.indicator_code, r.template, r.priority) for r in recs] == [
+        ("input.kompetensi.standar_pelayanan", "sp.8", Priority.HIGH),
+        ("input.sarpras.kelompok_rentan", "sp.7", Priority.HIGH),
+        ("proses.sp.jangka_waktu", "sp.4", Priority.HIGH),
+        ("pengaduan.pengelola", "sp.10", Priority.HIGH)]
     # 30 days after 3 Dec 2024 is 2 Jan 2025 (1 Jan is a holiday, 2 Jan a Thursday)
     assert {r.due_date for r in recs} == {date(2025, 1, 2)}
-    first = recs[0]
-    assert first.due_at.isoformat() == "2025-01-02T23:59:00+07:00"
-    assert first.title == "Perbaikan indikator: Pengetahuan pelaksana tentang komponen standar pelayanan"
-    assert "Dua dari empat pelaksana yang diwawancarai" in first.action
-    assert first.finding.startswith("Dua dari empat pelaksana")
-    assert first.sp_component == 8 and first.aspect_code == "input"
-    assert first.unit_id == "15.71/disdukcapil" and first.agency_id == "15.71"
+    complaints = recs[3]
+    assert complaints.due_at.isoformat() == "2025-01-02T23:59:00+07:00"
+    assert complaints.title == "Perbaiki pengelolaan pengaduan"
+    assert complaints.action.startswith("Tetapkan pengelola pengaduan dengan surat keputusan")
+    assert ("Indikator: Tersedia pengelola pengaduan yang ditetapkan (skor 1 dari 3). Temuan evaluator: "
+            "\u201cBelum ada SK pengelola pengaduan; kanal SP4N-LAPOR! belum terintegrasi.\u201d") in complaints.action
+    assert complaints.evidence.startswith("SK pengelola pengaduan")
+    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.1"
+    assert {r.scope for r in recs} == {Scope.INDICATOR}
 
 
-def test_dpmptsp_gets_one_recommendation_for_its_only_weak_indicator(examples):
+def test_dpmptsp_grade_a_gets_a_low_priority_report_card_note_due_at_window_end(examples):
     recs = _recommend(examples["ombudsman-2024-kota-jambi-dpmptsp"])
-    assert [(r.indicator_code, r.priority) for r in recs] == [("pengaduan.tindak_lanjut", Priority.HIGH)]
-    assert "Rekap tindak lanjut pengaduan triwulan III" in recs[0].action
+    assert [(r.indicator_code, r.priority, r.due_date) for r in recs] == [
+        ("pengaduan.tindak_lanjut", Priority.LOW, date(2025, 6, 30))]
+    assert "Rekap tindak lanjut pengaduan triwulan III belum dipublikasikan." in recs[0].action
 
 
-def test_dinsos_gets_three_medium_priority_recommendations_due_in_60_days(examples):
+def test_dinsos_grade_b_gets_three_medium_priority_recommendations(examples):
     recs = _recommend(examples["pekppp-2024-prov-jambi-dinsos"])
-    assert [r.indicator_code for r in recs] == ["I.8", "III.4", "V.4"]
-    assert {r.priority for r in recs} == {Priority.MEDIUM}
-    assert {r.due_date for r in recs} == {date(2025, 2, 18)}   # 20 Dec 2024 + 60 days
+    assert [(r.indicator_code, r.template) for r in recs] == [("I.8", "pekppp.I"), ("III.4", "sp.7"),
+                                                              ("V.4", "sp.10")]
+    assert {r.priority for r in recs} == {Priority.MEDIUM}          # B is not weak: capped at medium
+    assert {r.due_date for r in recs} == {date(2025, 2, 18)}         # 20 Dec 2024 + 60 days
+    assert recs[0].title == "Perkuat kebijakan pelayanan"
 
 
-def test_indicator_without_finding_still_gets_a_concrete_action(examples):
-    document = examples["pekppp-2024-prov-jambi-dinsos"]
-    document["data"]["aspects"][5]["indicators"][0]["score"] = 1
+def test_a_weak_unit_without_weak_indicators_gets_a_unit_level_recommendation(examples):
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    data = document["data"]
+    data["score"], data["grade"] = 60.0, "C"
+    data["aspects"][3]["indicators"][1]["score"] = 2
     recs = _recommend(document)
-    innovation = next(r for r in recs if r.indicator_code == "VI.1")
-    assert innovation.finding is None
-    assert "skor 1 dari 5" in innovation.action
+    [unit] = [r for r in recs if r.scope is Scope.UNIT]
+    assert unit.rule_id == "unit.weak_grade" and unit.indicator_code is None and unit.aspect_code is None
+    assert "Nilai unit 60 (kategori C, Kualitas Sedang)" in unit.action
+    assert unit.priority is Priority.MEDIUM             # gap 0.40 -> medium
+
+
+def test_a_weak_aspect_without_weak_indicators_in_a_weak_unit_gets_an_aspect_recommendation(examples):
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    document["data"]["aspects"][2]["score"] = 50.0    # output: its only indicator scores 2 of 3
+    recs = _recommend(document)
+    [aspect] = [r for r in recs if r.scope is Scope.ASPECT]
+    assert (aspect.aspect_code, aspect.template, aspect.rule_id) == ("output", "ombudsman.output",
+                                                                     "aspect.below_70pct")
+    assert "Aspek: Dimensi Output (persepsi maladministrasi) (nilai 50 dari 100)." in aspect.action
+
+
+def test_the_grade_used_is_the_official_one_when_given(examples):
+    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    document["data"]["grade"] = "C"           # the score says A; the official grade wins
+    recs = _recommend(document)
+    assert recs[0].priority is Priority.HIGH
 
 
 def test_deadline_never_passes_the_follow_up_window(examples):
-    document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
-    document["data"]["follow_up_until"] = "2024-12-20"   # a Friday
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    document["data"]["follow_up_until"] = "2024-12-20"   # a Friday, before the 30-day deadline
     recs = _recommend(document)
-    assert recs[0].due_date == date(2024, 12, 20)
+    assert {r.due_date for r in recs} == {date(2024, 12, 20)}
 
 
 def test_ids_are_stable_for_the_same_weakness(examples):
@@ -80,9 +112,24 @@ def test_ids_are_stable_for_the_same_weakness(examples):
 
 
 @pytest.mark.parametrize(("score", "expected"), [(1.49, True), (1.5, False), (0, True), (3, False)])
-def test_threshold_is_strictly_below_half(examples, score, expected):
+def test_default_threshold_is_strictly_below_half(examples, score, expected):
     document = examples["ombudsman-2024-kota-jambi-dpmptsp"]
     indicator = document["data"]["aspects"][0]["indicators"][0]
     indicator["score"] = score
     codes = [r.indicator_code for r in _recommend(document)]
     assert (indicator["code"] in codes) is expected
+
+
+def test_the_threshold_is_configurable(examples):
+    rules = POLICY.rules.model_dump()
+    rules["weak_indicator"].update(threshold=2 / 3, inclusive=True)
+    policy = load_policy(rules=rules)
+    codes = [r.indicator_code for r in _recommend(examples["ombudsman-2024-kota-jambi-disdukcapil"], policy)]
+    assert len(codes) == 8      # every indicator scored 1 or 2 of 3
+
+
+def test_the_catalogue_must_cover_every_sp_component():
+    catalogue = POLICY.catalogue.model_dump()
+    del catalogue["templates"]["sp.13"]
+    with pytest.raises(ValueError, match="sp.13"):
+        load_policy(catalogue=catalogue)

@@ -99,6 +99,11 @@ class RecommendationRow(SQLModel, table=True):
     due_at: datetime = _ts()
     status: str
     rule_id: str
+    catalogue_version: str
+    template: str
+    indicator_name: str | None = None
+    evidence: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    carried_over_from: str | None = Field(default=None, index=True)
     issued_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
-from tindaklanjut.domain.model import Assessment, Priority, Recommendation, Scope, Status
+from tindaklanjut.domain.model import CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation, Scope, Status
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.service_layer.messages import OutboundMessage
 
@@ -89,7 +89,9 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
         scope=Scope(row.scope), aspect_code=row.aspect_code, indicator_code=row.indicator_code,
         sp_component=row.sp_component, title=row.title, action=row.action, finding=row.finding,
         priority=Priority(row.priority), due_date=row.due_date, due_at=row.due_at, rule_id=row.rule_id,
-        issued_at=row.issued_at, status=Status(row.status))
+        issued_at=row.issued_at, status=Status(row.status), indicator_name=row.indicator_name,
+        evidence=row.evidence, catalogue_version=row.catalogue_version, template=row.template,
+        carried_over_from=row.carried_over_from)
 
 
 class SqlRecommendations:
@@ -106,7 +108,8 @@ class SqlRecommendations:
             aspect_code=r.aspect_code, indicator_code=r.indicator_code, sp_component=r.sp_component,
             title=r.title, action=r.action, finding=r.finding, priority=r.priority.value, due_date=r.due_date,
             due_at=r.due_at, status=r.status.value, rule_id=r.rule_id, issued_at=r.issued_at,
-            updated_at=r.issued_at))
+            updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
+            catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from))
 
     async def for_assessment(self, assessment_id: str) -> list[Recommendation]:
         rows = await self.session.scalars(select(orm.RecommendationRow)
@@ -118,10 +121,18 @@ class SqlRecommendations:
         self.seen.append(recommendation)
         row = await self.session.get(orm.RecommendationRow, recommendation.id)
         r = recommendation
-        for name in ("assessment_revision", "aspect_code", "sp_component", "title", "action", "finding",
-                     "due_date", "due_at", "rule_id"):
+        for name in REVISABLE_FIELDS:
             setattr(row, name, getattr(r, name))
         row.priority, row.status, row.updated_at = r.priority.value, r.status.value, at
+        row.carried_over_from = r.carried_over_from
+
+    async def open_in_earlier_cycles(self, unit_id: str, cycle: str) -> list[Recommendation]:
+        """Open indicator recommendations of this unit from cycles before `cycle`."""
+        rows = await self.session.scalars(select(orm.RecommendationRow).where(
+            orm.RecommendationRow.unit_id == unit_id, orm.RecommendationRow.cycle < cycle,
+            orm.RecommendationRow.scope == Scope.INDICATOR.value,
+            orm.RecommendationRow.status.not_in([s.value for s in CLOSED_STATUSES])))
+        return [recommendation_from_row(row) for row in rows]
 
     async def get(self, recommendation_id: str) -> Recommendation | None:
         row = await self.session.get(orm.RecommendationRow, recommendation_id)

@@ -51,6 +51,11 @@ def previous_working_day(day: date) -> date:
     return day
 
 
+def deadline_on(day: date, *, region_code: str) -> tuple[date, datetime]:
+    """A deadline at the end of a given day, 23:59 local time."""
+    return day, datetime.combine(day, END_OF_DAY, tzinfo=zone_for_region(region_code))
+
+
 def deadline(start: datetime, days: int, *, region_code: str, not_after: date | None = None) -> tuple[date, datetime]:
     """Due date `days` after `start` (local date), moved to a working day.
 
@@ -61,4 +66,4 @@ def deadline(start: datetime, days: int, *, region_code: str, not_after: date | 
     due = next_working_day(start.astimezone(zone).date() + timedelta(days=days))
     if not_after is not None and due > not_after:
         due = previous_working_day(not_after)
-    return due, datetime.combine(due, END_OF_DAY, tzinfo=zone)
+    return deadline_on(due, region_code=region_code)

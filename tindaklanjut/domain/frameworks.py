@@ -34,6 +34,12 @@ class Scale(BaseModel):
             raise ValueError("bands must be ordered from the highest minimum down to 0")
         return self
 
+    def band_named(self, grade: str | None) -> Band | None:
+        return next((band for band in self.bands if band.grade == grade), None)
+
+    def is_top(self, band: Band) -> bool:
+        return band is self.bands[0]
+
     def band_for(self, score: float) -> Band:
         rounded = float(Decimal(str(score)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
         return next(band for band in self.bands if rounded >= band.min)
@@ -44,12 +50,19 @@ class FollowUpDefault(BaseModel):
     day: int = Field(ge=1, le=31)
 
 
+class AspectSpec(BaseModel):
+    name: str
+    weight: float = Field(gt=0)
+
+
 class Framework(BaseModel):
     code: str
     name: str
     score_range: tuple[float, float]
     follow_up_default: FollowUpDefault
-    scales: list[Scale]
+    catalogue_prefix: str | None = None
+    aspects: dict[str, AspectSpec] = Field(default_factory=dict)
+    scales: list[Scale] = Field(min_length=1)
 
     def scale_for(self, cycle: str) -> Scale | None:
         year = int(cycle)

@@ -39,6 +39,12 @@ class Status(StrEnum):
 CLOSED_STATUSES = frozenset({Status.VERIFIED, Status.NOT_ACTIONABLE, Status.SUPERSEDED, Status.LAPSED})
 
 
+# What a newer revision of the same assessment may change on a recommendation.
+REVISABLE_FIELDS = ("assessment_revision", "aspect_code", "indicator_name", "sp_component", "title", "action",
+                    "evidence", "finding", "priority", "due_date", "due_at", "rule_id", "catalogue_version",
+                    "template")
+
+
 class Scope(StrEnum):
     UNIT = "unit"
     ASPECT = "aspect"
@@ -70,6 +76,11 @@ class Recommendation:
     due_at: datetime
     rule_id: str
     issued_at: datetime
+    indicator_name: str | None = None
+    evidence: str = ""
+    catalogue_version: str = ""
+    template: str = ""
+    carried_over_from: str | None = None
     status: Status = Status.OPEN
     events: list[events.Event] = field(default_factory=list, repr=False, compare=False)
 
@@ -88,8 +99,7 @@ class Recommendation:
     def revise(self, newer: "Recommendation") -> None:
         """A higher assessment revision still finds this weakness: keep the id
         and the status, take the new wording, priority and deadline."""
-        for name in ("assessment_revision", "aspect_code", "sp_component", "title", "action", "finding",
-                     "priority", "due_date", "due_at", "rule_id"):
+        for name in REVISABLE_FIELDS:
             setattr(self, name, getattr(newer, name))
 
     def supersede(self, at: datetime) -> None:

@@ -13,6 +13,7 @@ import structlog
 from tindaklanjut.domain import recommender
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.model import Assessment
+from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.service_layer.messages import IngestAssessment
@@ -30,7 +31,7 @@ class IngestReport:
 
 
 async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catalogue: FrameworkCatalogue,
-                             clock: Callable[[], datetime]) -> IngestReport:
+                             policy: Policy, clock: Callable[[], datetime]) -> IngestReport:
     """Validate, store and derive recommendations for a batch of raw
     assessment messages, in one transaction. Invalid ones are dead-lettered
     (with their reason and original bytes) in the same transaction, so a
@@ -44,7 +45,8 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
                 if await _dead_letter(command, rejected, uow=uow, at=clock()):
                     report.dead_lettered += 1
                 continue
-            report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, at=clock(), report=report)
+            report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, policy=policy, at=clock(),
+                                                    report=report)
         await uow.commit()
     return report
 
@@ -65,8 +67,8 @@ async def _dead_letter(command: IngestAssessment, rejected: Rejected, *, uow, at
     return True
 
 
-async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkCatalogue, at: datetime,
-                  report: IngestReport) -> int:
+async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkCatalogue, policy: Policy,
+                  at: datetime, report: IngestReport) -> int:
     data = event.data
     if await uow.processed.seen(event.source, event.id):
         await uow.processed.count_redelivery(event.source, event.id)
@@ -88,12 +90,16 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         source=event.source, event_id=event.id)
     await uow.directory.upsert_unit(data.unit)
     uow.assessments.add(assessment, data.model_dump(mode="json"), at)
-    recommendations = recommender.recommend(data, assessment, issued_at=at)
+    recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
     existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
+    previous_cycle = {} if latest else {
+        r.indicator_code: r for r in await uow.recommendations.open_in_earlier_cycles(data.unit.id, data.cycle)}
     issued = 0
     for recommendation in recommendations:
         earlier = existing.pop(recommendation.id, None)
         if earlier is None:
+            carried = previous_cycle.get(recommendation.indicator_code) if recommendation.indicator_code else None
+            recommendation.carried_over_from = carried.id if carried else None
             uow.recommendations.add(recommendation)
             issued += 1
         else:

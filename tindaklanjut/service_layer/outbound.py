@@ -28,9 +28,10 @@ def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
         unit=wire.UnitRef(id=unit.id, name=unit.name, region_code=unit.region_code),
         agency=wire.AgencyRef(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value),
         scope=rec.scope.value, aspect_code=rec.aspect_code, indicator_code=rec.indicator_code,
-        sp_component=rec.sp_component, title=rec.title, action=rec.action, finding=rec.finding,
-        priority=rec.priority.value, due_date=rec.due_date, due_at=rec.due_at, status="open",
-        rule_id=rec.rule_id, issued_at=rec.issued_at)
+        sp_component=rec.sp_component, indicator_name=rec.indicator_name, title=rec.title, action=rec.action,
+        evidence=rec.evidence, finding=rec.finding, priority=rec.priority.value, due_date=rec.due_date,
+        due_at=rec.due_at, status="open", rule_id=rec.rule_id, catalogue_version=rec.catalogue_version,
+        carried_over_from=rec.carried_over_from, issued_at=rec.issued_at)
     # Deterministic event id: a replay of the same issue yields the same id,
     # so downstream consumers de-duplicate on (source, id).
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}"))
