@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from datetime import datetime, timezone
 from enum import Enum
 from importlib.resources import files
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from tindaklanjut import views
-from tindaklanjut.adapters import kafka, migrate
+from tindaklanjut.adapters import kafka, migrate, spreadsheet
 from tindaklanjut.adapters.broker import EmbeddedBroker
 from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
@@ -162,15 +163,42 @@ def _load_document(path: Path) -> dict:
         raise typer.BadParameter(f"{path}: {exc}") from None
 
 
+SPREADSHEETS = (".xlsx", ".csv")
+
+
+def _spreadsheet_events(path: Path, catalogue, skip_invalid: bool) -> list[dict]:
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"membaca {path.name}", total=None)
+        result = spreadsheet.import_results(path, catalogue, now=datetime.now(timezone.utc),
+                                            progress=lambda n: progress.advance(task, n))
+    for error in result.errors:
+        err.print(f"[red]{path.name}: {error}[/red]")
+    if result.errors and not skip_invalid:
+        err.print(f"[red]{len(result.errors)} kesalahan; tidak ada yang dipublikasikan "
+                  f"(gunakan --skip-invalid untuk melewati penilaian yang tidak valid)[/red]")
+        raise typer.Exit(2)
+    if result.skipped_assessments:
+        err.print(f"[yellow]dilewati: {', '.join(result.skipped_assessments)}[/yellow]")
+    console.print(f"{path.name}: {result.rows} baris -> {len(result.events)} penilaian")
+    return result.events
+
+
 @app.command()
-def publish(paths: Annotated[list[Path], typer.Argument(help="CloudEvents JSON files", exists=True)],
-            validate: Annotated[bool, typer.Option(help="refuse files that would be dead-lettered")] = True
+def publish(paths: Annotated[list[Path], typer.Argument(help="CloudEvents JSON files, or results spreadsheets "
+                                                             "(.xlsx/.csv, see docs/spreadsheet-import.md)",
+                                                        exists=True)],
+            validate: Annotated[bool, typer.Option(help="refuse JSON files that would be dead-lettered")] = True,
+            skip_invalid: Annotated[bool, typer.Option(help="publish the valid assessments of a spreadsheet "
+                                                            "and skip the invalid ones")] = False,
             ) -> None:
-    """Publish CloudEvents JSON files, each to the topic of its type, keyed by unit id."""
+    """Publish assessments: CloudEvents JSON files, or spreadsheets with one row per indicator."""
     settings = get_settings()
     catalogue = load_frameworks()
     documents = []
     for path in paths:
+        if path.suffix.lower() in SPREADSHEETS:
+            documents.extend(_spreadsheet_events(path, catalogue, skip_invalid))
+            continue
         document = _load_document(path)
         if validate and document.get("type", "").startswith("tindaklanjut.assessment.published"):
             try:
@@ -223,6 +251,17 @@ def deadletters(format: Annotated[Format, typer.Option(help="output format")] = 
     rows = _with_container(lambda c: views.dead_letters(c.sessions))
     _print_rows(rows, format, ["id", "topic", "partition", "offset", "reason_code", "reason"],
                 f"Dead letters ({len(rows)})")
+
+
+@app.command()
+def template(output: Annotated[Path, typer.Argument(help="file to write (.xlsx or .csv)")]) -> None:
+    """Write the results-spreadsheet template, filled with the three contract examples."""
+    if output.suffix.lower() not in SPREADSHEETS:
+        raise typer.BadParameter("the template is written as .xlsx or .csv")
+    samples = sorted(p for p in files("tindaklanjut.data.samples").iterdir() if p.name.endswith(".json"))
+    rows = [row for p in samples for row in spreadsheet.event_to_rows(json.loads(p.read_text("utf-8")))]
+    spreadsheet.write_rows(output, rows)
+    console.print(f"wrote {output} ({len(rows)} rows)")
 
 
 @app.command()
