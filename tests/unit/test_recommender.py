@@ -48,7 +48,7 @@ def test_disdukcapil_grade_c_gets_four_high_priority_recommendations(examples):
     assert ("Indikator: Tersedia pengelola pengaduan yang ditetapkan (skor 1 dari 3). Temuan evaluator: "
             "\u201cBelum ada SK pengelola pengaduan; kanal SP4N-LAPOR! belum terintegrasi.\u201d") in complaints.action
     assert complaints.evidence.startswith("SK pengelola pengaduan")
-    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.1"
+    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.2"
     assert {r.scope for r in recs} == {Scope.INDICATOR}
 
 
@@ -56,16 +56,18 @@ def test_dpmptsp_grade_a_gets_a_low_priority_report_card_note_due_at_window_end(
     recs = _recommend(examples["ombudsman-2024-kota-jambi-dpmptsp"])
     assert [(r.indicator_code, r.priority, r.due_date) for r in recs] == [
         ("pengaduan.tindak_lanjut", Priority.LOW, date(2025, 6, 30))]
+    assert recs[0].template == "indicator.ombudsman.pengaduan.tindak_lanjut"      # the most specific template
+    assert recs[0].title == "Tindak lanjuti pengaduan dan publikasikan hasilnya"
     assert "Rekap tindak lanjut pengaduan triwulan III belum dipublikasikan." in recs[0].action
 
 
 def test_dinsos_grade_b_gets_three_medium_priority_recommendations(examples):
     recs = _recommend(examples["pekppp-2024-prov-jambi-dinsos"])
-    assert [(r.indicator_code, r.template) for r in recs] == [("I.8", "pekppp.I"), ("III.4", "sp.7"),
+    assert [(r.indicator_code, r.template) for r in recs] == [("I.8", "indicator.pekppp.I.8"), ("III.4", "sp.7"),
                                                               ("V.4", "sp.10")]
     assert {r.priority for r in recs} == {Priority.MEDIUM}          # B is not weak: capped at medium
     assert {r.due_date for r in recs} == {date(2025, 2, 18)}         # 20 Dec 2024 + 60 days
-    assert recs[0].title == "Perkuat kebijakan pelayanan"
+    assert recs[0].title == "Selesaikan rencana tindak lanjut hasil SKM"
 
 
 def test_a_weak_unit_without_weak_indicators_gets_a_unit_level_recommendation(examples):

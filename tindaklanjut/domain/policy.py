@@ -32,8 +32,11 @@ class Catalogue(BaseModel):
             raise ValueError(f"catalogue lacks templates: {', '.join(missing)}")
         return self
 
-    def for_indicator(self, sp_component: int | None, prefix: str | None, aspect_code: str) -> tuple[str, Template]:
-        for key in (f"sp.{sp_component}" if sp_component else None, f"{prefix}.{aspect_code}" if prefix else None):
+    def for_indicator(self, code: str, sp_component: int | None, prefix: str | None,
+                      aspect_code: str) -> tuple[str, Template]:
+        """Most specific first: the indicator itself, its SP component, its aspect."""
+        for key in (f"indicator.{prefix}.{code}" if prefix else None, f"sp.{sp_component}" if sp_component else None,
+                    f"{prefix}.{aspect_code}" if prefix else None):
             if key and key in self.templates:
                 return key, self.templates[key]
         return "generic", self.templates["generic"]

@@ -90,7 +90,7 @@ def recommend(payload: AssessmentPublished, assessment: Assessment, *, framework
             ratio = indicator.score / indicator.max_score
             if not rules.weak_indicator.is_weak(ratio):
                 continue
-            key, template = catalogue.for_indicator(indicator.sp_component, prefix, aspect.code)
+            key, template = catalogue.for_indicator(indicator.code, indicator.sp_component, prefix, aspect.code)
             action = (f"{template.action} Indikator: {indicator.name} (skor {_num(indicator.score)} dari "
                       f"{_num(indicator.max_score)}).{_quote(indicator.finding)}")
             recommendations.append(builder.build(
