@@ -16,9 +16,10 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to `revision`. Runs its own event loop, so call it
-    from synchronous code or through `upgrade_async`."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the database to `revision` (all branch heads by default: feature
+    areas may add migration branches off a common base). Runs its own event
+    loop, so call it from synchronous code or through `upgrade_async`."""
     command.upgrade(alembic_config(database_url), revision)
 
 
