@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200
 
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    evidence_dir: Path | None = None           # default: <var_dir>/evidence
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+
     @model_validator(mode="after")
     def _refuse_embedded_defaults_in_production(self) -> "Settings":
         if self.environment == "production" and not self.database_url:
@@ -53,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'tindaklanjut.db'}"
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or self.var_dir / "evidence"
 
     def topic(self, name: str) -> str:
         """Physical topic name for a logical one (`assessment.published`)."""
