@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tindaklanjut.events import assessment, recommendation
+from tindaklanjut.events import assessment, followup, recommendation
 from tindaklanjut.events.envelope import topic_for_type
 
 DEAD_LETTER_TOPIC = "deadletter"
@@ -38,6 +38,7 @@ class EventSpec:
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec(assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent),
     EventSpec(recommendation.EVENT_TYPE, recommendation.RecommendationIssuedEvent),
+    EventSpec(followup.EVENT_TYPE, followup.FollowUpChangedEvent),
 )
 
 

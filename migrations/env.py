@@ -5,7 +5,7 @@ import asyncio
 from alembic import context
 from sqlmodel import SQLModel
 
-from tindaklanjut.adapters import orm  # noqa: F401  (registers the tables)
+from tindaklanjut.adapters import orm, orm_followup  # noqa: F401  (registers the tables)
 from tindaklanjut.adapters.database import create_engine
 
 config = context.config

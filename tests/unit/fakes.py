@@ -62,6 +62,10 @@ class FakeRecommendations:
         return [replace(r, events=[]) for r in self.rows.values()
                 if r.unit_id == unit_id and r.cycle < cycle and r.indicator_code and not r.is_closed]
 
+    async def record_next_cycle_scores(self, unit_id, cycle, assessment_id, ratios):
+        self.next_cycle_scores = getattr(self, "next_cycle_scores", []) + [(unit_id, cycle, assessment_id, ratios)]
+        return 0
+
     async def save(self, rec, at):
         self.seen.append(rec)
         self.rows[rec.id] = rec

@@ -104,6 +104,15 @@ class RecommendationRow(SQLModel, table=True):
     indicator_name: str | None = None
     evidence: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     carried_over_from: str | None = Field(default=None, index=True)
+    indicator_score: float | None = None
+    indicator_max_score: float | None = None
+    had_action: bool = False
+    extended: bool = False
+    verified_at: datetime | None = _ts(nullable=True)
+    # Filled when the unit's next-cycle assessment arrives: did the indicator improve?
+    next_assessment_id: str | None = None
+    next_score_ratio: float | None = None
+    score_change: float | None = None
     issued_at: datetime = _ts()
     updated_at: datetime = _ts()
 

@@ -91,7 +91,8 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
         priority=Priority(row.priority), due_date=row.due_date, due_at=row.due_at, rule_id=row.rule_id,
         issued_at=row.issued_at, status=Status(row.status), indicator_name=row.indicator_name,
         evidence=row.evidence, catalogue_version=row.catalogue_version, template=row.template,
-        carried_over_from=row.carried_over_from)
+        carried_over_from=row.carried_over_from, indicator_score=row.indicator_score,
+        indicator_max_score=row.indicator_max_score, had_action=row.had_action, extended=row.extended)
 
 
 class SqlRecommendations:
@@ -109,7 +110,8 @@ class SqlRecommendations:
             title=r.title, action=r.action, finding=r.finding, priority=r.priority.value, due_date=r.due_date,
             due_at=r.due_at, status=r.status.value, rule_id=r.rule_id, issued_at=r.issued_at,
             updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
-            catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from))
+            catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
+            indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score))
 
     async def for_assessment(self, assessment_id: str) -> list[Recommendation]:
         rows = await self.session.scalars(select(orm.RecommendationRow)
@@ -124,7 +126,10 @@ class SqlRecommendations:
         for name in REVISABLE_FIELDS:
             setattr(row, name, getattr(r, name))
         row.priority, row.status, row.updated_at = r.priority.value, r.status.value, at
-        row.carried_over_from = r.carried_over_from
+        row.carried_over_from, row.had_action, row.extended = r.carried_over_from, r.had_action, r.extended
+        row.indicator_score, row.indicator_max_score = r.indicator_score, r.indicator_max_score
+        if r.status is Status.VERIFIED and row.verified_at is None:
+            row.verified_at = at
 
     async def open_in_earlier_cycles(self, unit_id: str, cycle: str) -> list[Recommendation]:
         """Open indicator recommendations of this unit from cycles before `cycle`."""
@@ -133,6 +138,21 @@ class SqlRecommendations:
             orm.RecommendationRow.scope == Scope.INDICATOR.value,
             orm.RecommendationRow.status.not_in([s.value for s in CLOSED_STATUSES])))
         return [recommendation_from_row(row) for row in rows]
+
+    async def record_next_cycle_scores(self, unit_id: str, cycle: str, assessment_id: str,
+                                       ratios: dict[str, float]) -> int:
+        """Earlier cycles' recommendations of this unit learn how their indicator scored next."""
+        rows = (await self.session.scalars(select(orm.RecommendationRow).where(
+            orm.RecommendationRow.unit_id == unit_id, orm.RecommendationRow.cycle < cycle,
+            orm.RecommendationRow.indicator_code.in_(list(ratios))))).all()
+        for row in rows:
+            if row.next_assessment_id is not None and row.next_assessment_id != assessment_id:
+                continue   # already compared with an earlier next cycle
+            row.next_assessment_id = assessment_id
+            row.next_score_ratio = ratios[row.indicator_code]
+            if row.indicator_score is not None and row.indicator_max_score:
+                row.score_change = row.next_score_ratio - row.indicator_score / row.indicator_max_score
+        return len(rows)
 
     async def get(self, recommendation_id: str) -> Recommendation | None:
         row = await self.session.get(orm.RecommendationRow, recommendation_id)

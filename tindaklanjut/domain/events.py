@@ -19,3 +19,18 @@ class RecommendationIssued(Event):
 @dataclass(frozen=True, kw_only=True)
 class RecommendationSuperseded(Event):
     recommendation_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUpChanged(Event):
+    """Anything that happened to a recommendation's follow-up: one audit entry."""
+
+    recommendation_id: str
+    action: str
+    actor: str
+    role: str
+    from_status: str
+    to_status: str
+    comment: str | None = None
+    evidence: tuple[str, ...] = ()
+    details: dict | None = None

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from tindaklanjut.domain import events
+from tindaklanjut.domain.lifecycle import (CLOSED_STATUSES, PERFORMED_BY, TRANSITIONS, Action, Actor, DomainError,
+                                           IllegalTransition, NotPermitted, Role, Status)
 
 # Namespace for deterministic recommendation ids: the same weakness found
 # again (a duplicate delivery, a revision) yields the same id.
@@ -23,20 +25,6 @@ class Priority(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
-
-
-class Status(StrEnum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
-    CHANGES_REQUESTED = "changes_requested"
-    VERIFIED = "verified"
-    NOT_ACTIONABLE = "not_actionable"
-    SUPERSEDED = "superseded"
-    LAPSED = "lapsed"
-
-
-CLOSED_STATUSES = frozenset({Status.VERIFIED, Status.NOT_ACTIONABLE, Status.SUPERSEDED, Status.LAPSED})
 
 
 # What a newer revision of the same assessment may change on a recommendation.
@@ -81,6 +69,10 @@ class Recommendation:
     catalogue_version: str = ""
     template: str = ""
     carried_over_from: str | None = None
+    indicator_score: float | None = None
+    indicator_max_score: float | None = None
+    had_action: bool = False
+    extended: bool = False
     status: Status = Status.OPEN
     events: list[events.Event] = field(default_factory=list, repr=False, compare=False)
 
@@ -100,7 +92,45 @@ class Recommendation:
         """A higher assessment revision still finds this weakness: keep the id
         and the status, take the new wording, priority and deadline."""
         for name in REVISABLE_FIELDS:
+            if self.extended and name in ("due_date", "due_at"):
+                continue   # an approved extension outlives corrections of the assessment
             setattr(self, name, getattr(newer, name))
+
+    def change(self, action: Action, *, actor: Actor, at: datetime, comment: str | None = None,
+               evidence: tuple[str, ...] = (), details: dict | None = None) -> None:
+        """Apply one follow-up action, enforcing who may do it and from which status."""
+        allowed_from, target = TRANSITIONS[action]
+        if actor.role is not Role.ADMIN and actor.role not in PERFORMED_BY[action]:
+            raise NotPermitted(f"peran {actor.role.value} tidak berwenang melakukan {action.value}")
+        if self.status not in allowed_from:
+            raise IllegalTransition(f"tidak dapat melakukan {action.value} pada rekomendasi berstatus "
+                                    f"{self.status.value}")
+        if action is Action.REQUEST_CHANGES and not (comment and comment.strip()):
+            raise DomainError("permintaan perbaikan wajib disertai komentar")
+        before = self.status
+        if target is not None:
+            self.status = target
+        if action is Action.RECORD_ACTION or action is Action.SUBMIT:
+            self.had_action = True
+        self.events.append(events.FollowUpChanged(
+            recommendation_id=self.id, action=action.value, actor=actor.name, role=actor.role.value,
+            from_status=before.value, to_status=self.status.value, comment=comment, evidence=evidence,
+            details=details or {}, occurred_at=at))
+
+    def submit(self, *, actor: Actor, at: datetime, evidence_count: int, comment: str | None = None) -> None:
+        if evidence_count < 1:
+            raise DomainError("unggah bukti dukung sebelum mengajukan penyelesaian")
+        self.change(Action.SUBMIT, actor=actor, at=at, comment=comment)
+
+    def extend(self, *, actor: Actor, at: datetime, due_date: date, due_at: datetime, comment: str | None,
+               request_id: str) -> None:
+        """An approved extension: new deadline, reminders follow it."""
+        previous = self.due_date
+        self.change(Action.APPROVE_EXTENSION, actor=actor, at=at, comment=comment,
+                    details={"request_id": request_id, "previous_due_date": previous.isoformat(),
+                             "due_date": due_date.isoformat()})
+        self.due_date, self.due_at = due_date, due_at
+        self.extended = True
 
     def supersede(self, at: datetime) -> None:
         """A higher revision no longer finds this weakness."""

@@ -108,6 +108,9 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
     for stale in existing.values():
         stale.supersede(at)
         await uow.recommendations.save(stale, at)
+    if not latest:
+        ratios = {i.code: i.score / i.max_score for a in data.aspects for i in a.indicators}
+        await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id, ratios)
     uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
     report.processed += 1
     return issued

@@ -6,7 +6,9 @@ import json
 import uuid
 from datetime import datetime
 
+from tindaklanjut.domain import events as domain_events
 from tindaklanjut.domain.model import Recommendation
+from tindaklanjut.events import followup as wire_followup
 from tindaklanjut.events import recommendation as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.events.assessment import Unit
@@ -39,6 +41,19 @@ def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
                             event_id=event_id, time=rec.issued_at)
     return OutboundMessage(topic=topic_for_type(wire.EVENT_TYPE), key=unit.id, event_type=wire.EVENT_TYPE,
                            event_id=event_id, value=_encode(envelope),
+                           headers=[("content-type", "application/cloudevents+json")])
+
+
+def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) -> OutboundMessage:
+    payload = wire_followup.FollowUpChanged(
+        recommendation_id=rec.id, unit_id=rec.unit_id, agency_id=rec.agency_id, action=event.action,
+        actor=event.actor, role=event.role, from_status=event.from_status, to_status=event.to_status,
+        comment=event.comment, evidence_sha256=list(event.evidence), details=event.details or {},
+        at=event.occurred_at)
+    envelope = new_envelope(event_type=wire_followup.EVENT_TYPE, source="urn:tindaklanjut:followup",
+                            subject=rec.unit_id, data=payload, time=event.occurred_at)
+    return OutboundMessage(topic=topic_for_type(wire_followup.EVENT_TYPE), key=rec.unit_id,
+                           event_type=wire_followup.EVENT_TYPE, event_id=envelope["id"], value=_encode(envelope),
                            headers=[("content-type", "application/cloudevents+json")])
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tindaklanjut.adapters import repository
+from tindaklanjut.adapters import followup_repository, repository
 from tindaklanjut.domain import events
 from tindaklanjut.service_layer import outbound
 
@@ -28,6 +28,9 @@ class SqlUnitOfWork:
         self.recommendations = repository.SqlRecommendations(self.session)
         self.outbox = repository.SqlOutbox(self.session)
         self.dead_letters = repository.SqlDeadLetters(self.session)
+        self.audit = followup_repository.SqlAuditTrail(self.session)
+        self.evidence = followup_repository.SqlEvidence(self.session)
+        self.requests = followup_repository.SqlRequests(self.session)
         return self
 
     async def __aexit__(self, *exc_info) -> None:
@@ -43,6 +46,9 @@ class SqlUnitOfWork:
                 # are recorded on the row (status) and not yet published.
                 if isinstance(event, events.RecommendationIssued):
                     self.outbox.add(outbound.recommendation_issued(rec, self.directory.units[rec.unit_id]), now)
+                elif isinstance(event, events.FollowUpChanged):
+                    self.audit.add(event)
+                    self.outbox.add(outbound.followup_changed(rec, event), now)
 
     async def commit(self) -> None:
         self._collect_events()

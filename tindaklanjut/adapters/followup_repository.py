@@ -1,0 +1,73 @@
+"""Repositories of the follow-up lifecycle (audit trail, evidence, requests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tindaklanjut.adapters import orm_followup as tables
+from tindaklanjut.domain import events
+from tindaklanjut.domain.lifecycle import FollowUpRequest, ReasonCode, RequestKind, RequestStatus
+
+
+class SqlAuditTrail:
+    """Append-only: entries are added, never changed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, event: events.FollowUpChanged) -> None:
+        self.session.add(tables.AuditEntryRow(
+            recommendation_id=event.recommendation_id, action=event.action, actor=event.actor, role=event.role,
+            from_status=event.from_status, to_status=event.to_status, comment=event.comment,
+            evidence=list(event.evidence), details=event.details or {}, at=event.occurred_at))
+
+
+class SqlEvidence:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_version(self, recommendation_id: str) -> int:
+        current = await self.session.scalar(select(func.max(tables.EvidenceRow.version))
+                                            .where(tables.EvidenceRow.recommendation_id == recommendation_id))
+        return (current or 0) + 1
+
+    async def count(self, recommendation_id: str) -> int:
+        return await self.session.scalar(select(func.count()).select_from(tables.EvidenceRow)
+                                         .where(tables.EvidenceRow.recommendation_id == recommendation_id))
+
+    def add(self, row: tables.EvidenceRow) -> None:
+        self.session.add(row)
+
+
+def _request_from_row(row: tables.FollowUpRequestRow) -> FollowUpRequest:
+    return FollowUpRequest(
+        id=row.id, recommendation_id=row.recommendation_id, kind=RequestKind(row.kind),
+        requested_by=row.requested_by, requested_at=row.requested_at, reason=row.reason,
+        reason_code=ReasonCode(row.reason_code) if row.reason_code else None, new_due_date=row.new_due_date,
+        status=RequestStatus(row.status), decided_by=row.decided_by, decided_at=row.decided_at,
+        decision_comment=row.decision_comment)
+
+
+class SqlRequests:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, request_id: str) -> FollowUpRequest | None:
+        row = await self.session.get(tables.FollowUpRequestRow, request_id)
+        return _request_from_row(row) if row else None
+
+    async def pending_for(self, recommendation_id: str, kind: RequestKind) -> FollowUpRequest | None:
+        row = await self.session.scalar(select(tables.FollowUpRequestRow).where(
+            tables.FollowUpRequestRow.recommendation_id == recommendation_id,
+            tables.FollowUpRequestRow.kind == kind.value,
+            tables.FollowUpRequestRow.status == RequestStatus.PENDING.value))
+        return _request_from_row(row) if row else None
+
+    async def save(self, request: FollowUpRequest) -> None:
+        await self.session.merge(tables.FollowUpRequestRow(
+            id=request.id, recommendation_id=request.recommendation_id, kind=request.kind.value,
+            requested_by=request.requested_by, requested_at=request.requested_at, reason=request.reason,
+            reason_code=request.reason_code.value if request.reason_code else None,
+            new_due_date=request.new_due_date, status=request.status.value, decided_by=request.decided_by,
+            decided_at=request.decided_at, decision_comment=request.decision_comment))
