@@ -31,6 +31,10 @@ class EvidenceRejected(ValueError):
     """The upload is not acceptable (type or size); message in Bahasa Indonesia."""
 
 
+class EvidenceTooLarge(EvidenceRejected):
+    pass
+
+
 def _sniff_zip(content: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -79,7 +83,7 @@ class EvidenceStore:
         if not content:
             raise EvidenceRejected("berkas kosong")
         if len(content) > self.max_bytes:
-            raise EvidenceRejected(f"berkas melebihi batas {self.max_bytes // (1024 * 1024)} MB")
+            raise EvidenceTooLarge(f"berkas melebihi batas {self.max_bytes // (1024 * 1024)} MB")
         media_type = detect_media_type(content)
         if media_type is None:
             raise EvidenceRejected("jenis berkas tidak diizinkan (PDF, gambar, atau dokumen perkantoran)")

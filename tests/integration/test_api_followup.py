@@ -1,0 +1,144 @@
+"""The follow-up lifecycle through the HTTP API, on both databases."""
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from tindaklanjut.adapters import orm
+from tindaklanjut.adapters.orm_followup import AuditEntryRow
+
+from tests.integration.api_helpers import PDF, PNG, api_client, auth
+
+
+async def _dinsos(client, who="prov", indicator="V.4"):
+    response = await client.get("/api/v1/recommendations", headers=auth(client, who), params={"unit": "15/dinsos"})
+    assert response.status_code == 200, response.text
+    return next(r for r in response.json() if r["indicator_code"] == indicator)
+
+
+async def test_issue_to_verification_with_rejection_extension_and_evidence(settings, examples):
+    async with api_client(settings, examples) as client:
+        rec = await _dinsos(client)
+        rid = rec["id"]
+        assert (rec["status"], rec["bpk_status"], rec["due_date"]) == ("open", "belum_ditindaklanjuti", "2025-02-18")
+
+        r = await client.post(f"/api/v1/recommendations/{rid}/actions", headers=auth(client, "prov"),
+                              json={"comment": "Rekap pengaduan Januari disusun"})
+        assert r.status_code == 200 and r.json()["status"] == "in_progress"
+
+        r = await client.post(f"/api/v1/recommendations/{rid}/extension", headers=auth(client, "prov"),
+                              json={"new_due_date": "2025-03-31", "reason": "Menunggu integrasi SP4N-LAPOR!"})
+        assert r.status_code == 201, r.text
+        request_id = r.json()["id"]
+        r = await client.post(f"/api/v1/requests/{request_id}/approve", headers=auth(client, "evaluator"),
+                              json={"comment": "disetujui"})
+        assert r.status_code == 200 and r.json()["status"] == "approved"
+        assert (await _dinsos(client))["due_date"] == "2025-03-31"
+
+        r = await client.post(f"/api/v1/recommendations/{rid}/submit", headers=auth(client, "prov"), json={})
+        assert r.status_code == 400 and "bukti dukung" in r.json()["message"]     # no evidence yet
+        r = await client.post(f"/api/v1/recommendations/{rid}/evidence", headers=auth(client, "prov"),
+                              files={"file": ("rekap.pdf", PDF, "application/pdf")}, data={"description": "rekap"})
+        assert r.status_code == 201, r.text
+        first_hash = r.json()["sha256"]
+        assert (r.json()["version"], r.json()["media_type"]) == (1, "application/pdf")
+        stored = settings.resolved_evidence_dir / first_hash[:2] / first_hash[2:4] / first_hash
+        assert stored.read_bytes() == PDF
+        r = await client.post(f"/api/v1/recommendations/{rid}/submit", headers=auth(client, "prov"),
+                              json={"comment": "selesai"})
+        assert r.status_code == 200 and r.json()["status"] == "submitted"
+
+        r = await client.post(f"/api/v1/recommendations/{rid}/request-changes", headers=auth(client, "evaluator"),
+                              json={"comment": "Lampirkan tangkapan layar SP4N-LAPOR!"})
+        assert r.status_code == 200 and r.json()["status"] == "changes_requested"
+
+        r = await client.post(f"/api/v1/recommendations/{rid}/evidence", headers=auth(client, "prov"),
+                              files={"file": ("lapor.png", PNG, "image/png")})
+        assert r.json()["version"] == 2
+        await client.post(f"/api/v1/recommendations/{rid}/submit", headers=auth(client, "prov"), json={})
+        r = await client.post(f"/api/v1/recommendations/{rid}/verify", headers=auth(client, "evaluator2"),
+                              json={"comment": "sesuai"})
+        assert r.status_code == 200
+        body = r.json()
+        assert (body["status"], body["bpk_status"]) == ("verified", "sesuai")
+        assert [e["action"] for e in body["timeline"]] == [
+            "action_recorded", "extension_requested", "extension_approved", "evidence_added", "submitted",
+            "changes_requested", "evidence_added", "submitted", "verified"]
+        assert body["timeline"][3]["evidence_sha256"] == [first_hash]
+        assert [v["version"] for v in body["evidence_versions"]] == [1, 2]
+
+        # the secretary of the province reads it; every change also went to the outbox
+        r = await client.get(f"/api/v1/recommendations/{rid}", headers=auth(client, "sekda_prov"))
+        assert r.status_code == 200 and r.json()["status"] == "verified"
+        async with client.container.sessions() as session:
+            published = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
+                                             .where(orm.OutboxRow.topic == "followup.changed"))
+            audit = await session.scalar(select(func.count()).select_from(AuditEntryRow))
+        assert published == audit == 9
+
+
+async def test_illegal_transitions_and_bad_uploads_get_clear_4xx(settings, examples):
+    async with api_client(settings, examples) as client:
+        rid = (await _dinsos(client))["id"]
+        r = await client.post(f"/api/v1/recommendations/{rid}/verify", headers=auth(client, "evaluator"), json={})
+        assert r.status_code == 409 and r.json()["code"] == "illegal_transition"
+        r = await client.post(f"/api/v1/recommendations/{rid}/evidence", headers=auth(client, "prov"),
+                              files={"file": ("laporan.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
+        assert r.status_code == 415
+        r = await client.post(f"/api/v1/recommendations/{rid}/evidence", headers=auth(client, "prov"),
+                              files={"file": ("foto.pdf", PNG, "application/pdf")})      # extension lies
+        assert r.status_code == 415 and "tidak sesuai" in r.json()["message"]
+        big = b"%PDF-" + b"0" * settings.evidence_max_bytes
+        r = await client.post(f"/api/v1/recommendations/{rid}/evidence", headers=auth(client, "prov"),
+                              files={"file": ("besar.pdf", big, "application/pdf")})
+        assert r.status_code == 413
+        r = await client.post(f"/api/v1/recommendations/{rid}/actions", headers=auth(client, "prov"),
+                              content=b"{not json", )
+        assert r.status_code == 422
+        r = await client.post(f"/api/v1/recommendations/{rid}/not-actionable", headers=auth(client, "prov"),
+                              json={"reason_code": "bosan", "explanation": "x"})
+        assert r.status_code == 422
+        r = await client.get("/api/v1/recommendations", headers={"Authorization": "Bearer salah"})
+        assert r.status_code == 401
+        r = await client.post(f"/api/v1/recommendations/{rid}/verify", headers=auth(client, "prov"), json={})
+        assert r.status_code == 403
+
+
+async def test_not_actionable_needs_a_reason_code_and_another_persons_approval(settings, examples):
+    async with api_client(settings, examples) as client:
+        rid = (await _dinsos(client, indicator="III.4"))["id"]
+        r = await client.post(f"/api/v1/recommendations/{rid}/not-actionable", headers=auth(client, "prov"),
+                              json={"reason_code": "organisation_restructured",
+                                    "explanation": "Dinas digabung dengan Dinas PPPA sesuai perda SOTK baru"})
+        assert r.status_code == 201
+        request_id = r.json()["id"]
+        r = await client.post(f"/api/v1/recommendations/{rid}/not-actionable", headers=auth(client, "prov"),
+                              json={"reason_code": "other_lawful", "explanation": "lagi"})
+        assert r.status_code == 409      # one pending request at a time
+        r = await client.post(f"/api/v1/requests/{request_id}/approve", headers=auth(client, "prov"), json={})
+        assert r.status_code == 403
+        r = await client.post(f"/api/v1/requests/{request_id}/approve", headers=auth(client, "evaluator"), json={})
+        assert r.status_code == 200
+        rec = await _dinsos(client, indicator="III.4")
+        assert (rec["status"], rec["bpk_status"]) == ("not_actionable", "tidak_dapat_ditindaklanjuti")
+
+
+async def test_overdue_is_grouped_by_agency_and_unit_for_the_secretary(settings, examples):
+    async with api_client(settings, examples, now=datetime(2025, 2, 20, 2, 0, tzinfo=timezone.utc)) as client:
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"))
+        assert r.status_code == 200, r.text
+        groups = r.json()
+        # Province 15 sees Pemprov Jambi and Kota Jambi (15.71); DPMPTSP's low item is due in June.
+        assert [(g["agency_id"], g["overdue"]) for g in groups] == [("15.71", 4), ("15", 3)]
+        assert [u["unit_id"] for u in groups[0]["units"]] == ["15.71/disdukcapil"]
+        assert {i["days_overdue"] for i in groups[0]["units"][0]["items"]} == {49}    # due 2 Jan
+        assert {i["days_overdue"] for i in groups[1]["units"][0]["items"]} == {2}     # due 18 Feb
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_kota"))
+        assert [g["agency_id"] for g in r.json()] == ["15.71"]
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_aceh"))
+        assert r.json() == []
+        r = await client.get("/api/v1/overdue", headers=auth(client, "kota"))
+        assert r.status_code == 403
+        client.clock.now += timedelta(days=-60)
+        r = await client.get("/api/v1/overdue", headers=auth(client, "evaluator"))
+        assert r.json() == []

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): role-scoped access to recommendations and their follow-up."""

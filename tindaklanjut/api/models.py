@@ -1,0 +1,142 @@
+"""Request and response shapes of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from tindaklanjut.domain.lifecycle import ReasonCode
+
+
+class Problem(BaseModel):
+    """Every error: a code for programs and a message in Bahasa Indonesia for people."""
+
+    code: str
+    message: str
+
+
+class RecommendationOut(BaseModel):
+    id: str
+    assessment_id: str
+    framework: str
+    cycle: str
+    unit_id: str
+    agency_id: str
+    scope: str
+    aspect_code: str | None
+    indicator_code: str | None
+    indicator_name: str | None
+    title: str
+    action: str
+    evidence: str
+    finding: str | None
+    priority: str
+    status: str
+    bpk_status: str | None
+    due_date: date
+    due_at: datetime
+    days_overdue: int
+    carried_over_from: str | None
+    score_change: float | None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    action: str
+    actor: str
+    role: str
+    from_status: str
+    to_status: str
+    comment: str | None
+    evidence_sha256: list[str]
+    details: dict
+
+
+class EvidenceOut(BaseModel):
+    version: int
+    kind: str
+    filename: str | None
+    media_type: str | None
+    size: int | None
+    sha256: str | None
+    url: str | None
+    description: str | None
+    uploaded_by: str
+    uploaded_at: datetime
+
+
+class RecommendationDetail(RecommendationOut):
+    timeline: list[TimelineEntry]
+    evidence_versions: list[EvidenceOut]
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class RequiredCommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field(min_length=1, max_length=4000)
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: HttpUrl
+    description: str | None = Field(default=None, max_length=1000)
+
+
+class NotActionableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason_code: ReasonCode
+    explanation: str = Field(min_length=1, max_length=4000)
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    new_due_date: date
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class RequestOut(BaseModel):
+    id: str
+    recommendation_id: str
+    kind: str
+    status: str
+    requested_by: str
+    reason: str
+    reason_code: str | None
+    new_due_date: date | None
+    decided_by: str | None
+    decision_comment: str | None
+
+
+class OverdueItem(BaseModel):
+    id: str
+    title: str
+    indicator_code: str | None
+    priority: str
+    status: str
+    due_date: date
+    days_overdue: int
+
+
+class OverdueUnit(BaseModel):
+    unit_id: str
+    unit_name: str
+    items: list[OverdueItem]
+
+
+class OverdueAgency(BaseModel):
+    agency_id: str
+    agency_name: str
+    region_code: str
+    overdue: int
+    units: list[OverdueUnit]
+
+
+class AcceptedOut(BaseModel):
+    accepted: bool
+    topic: str
+    key: str

@@ -1,0 +1,124 @@
+"""Read-side SQL for the API, always filtered by what the actor may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tindaklanjut.adapters import orm
+from tindaklanjut.adapters.orm_followup import AuditEntryRow, EvidenceRow, FollowUpRequestRow
+from tindaklanjut.api import models
+from tindaklanjut.domain.calendar import zone_for_region
+from tindaklanjut.domain.lifecycle import Actor, Role, Status, bpk_status
+
+# Overdue means the agency still owes work: a submitted item waits for the evaluator.
+OWED_STATUSES = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.CHANGES_REQUESTED.value)
+
+R, A, U = orm.RecommendationRow, orm.AgencyRow, orm.UnitRow
+
+
+def scoped(query: Select, actor: Actor) -> Select:
+    """Restrict a query over recommendations (joined with agency) to the actor's view."""
+    if actor.role is Role.AGENCY:
+        return query.where(R.agency_id == actor.agency_id)
+    if actor.role is Role.SECRETARY:
+        region = actor.region or ""
+        return query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
+    return query
+
+
+def days_overdue(due_date, due_at: datetime, region_code: str, now: datetime) -> int:
+    if now <= due_at:
+        return 0
+    return (now.astimezone(zone_for_region(region_code)).date() - due_date).days
+
+
+def to_out(row: orm.RecommendationRow, region_code: str, now: datetime) -> models.RecommendationOut:
+    owed = row.status in OWED_STATUSES
+    bpk = bpk_status(Status(row.status), row.had_action)
+    return models.RecommendationOut(
+        id=row.id, assessment_id=row.assessment_id, framework=row.framework, cycle=row.cycle,
+        unit_id=row.unit_id, agency_id=row.agency_id, scope=row.scope, aspect_code=row.aspect_code,
+        indicator_code=row.indicator_code, indicator_name=row.indicator_name, title=row.title, action=row.action,
+        evidence=row.evidence, finding=row.finding, priority=row.priority, status=row.status,
+        bpk_status=bpk.value if bpk else None, due_date=row.due_date, due_at=row.due_at,
+        days_overdue=days_overdue(row.due_date, row.due_at, region_code, now) if owed else 0,
+        carried_over_from=row.carried_over_from, score_change=row.score_change)
+
+
+async def list_recommendations(session: AsyncSession, actor: Actor, now: datetime, *, status: str | None,
+                               unit_id: str | None, overdue: bool | None, limit: int,
+                               offset: int) -> list[models.RecommendationOut]:
+    query = scoped(select(R, U.region_code).join(A, A.id == R.agency_id).join(U, U.id == R.unit_id), actor)
+    if status:
+        query = query.where(R.status == status)
+    if unit_id:
+        query = query.where(R.unit_id == unit_id)
+    if overdue is True:
+        query = query.where(R.status.in_(OWED_STATUSES), R.due_at < now)
+    elif overdue is False:
+        query = query.where(or_(R.status.not_in(OWED_STATUSES), R.due_at >= now))
+    query = query.order_by(R.due_at, R.id).limit(limit).offset(offset)
+    return [to_out(row, region, now) for row, region in (await session.execute(query)).all()]
+
+
+async def get_recommendation(session: AsyncSession, actor: Actor, recommendation_id: str,
+                             now: datetime) -> models.RecommendationDetail | None:
+    query = scoped(select(R, U.region_code).join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
+                   .where(R.id == recommendation_id), actor)
+    found = (await session.execute(query)).first()
+    if found is None:
+        return None
+    row, region = found
+    audit = (await session.scalars(select(AuditEntryRow).where(AuditEntryRow.recommendation_id == row.id)
+                                   .order_by(AuditEntryRow.id))).all()
+    evidence = (await session.scalars(select(EvidenceRow).where(EvidenceRow.recommendation_id == row.id)
+                                      .order_by(EvidenceRow.version))).all()
+    return models.RecommendationDetail(
+        **to_out(row, region, now).model_dump(),
+        timeline=[models.TimelineEntry(at=e.at, action=e.action, actor=e.actor, role=e.role,
+                                       from_status=e.from_status, to_status=e.to_status, comment=e.comment,
+                                       evidence_sha256=e.evidence, details=e.details) for e in audit],
+        evidence_versions=[models.EvidenceOut(**e.model_dump(include=set(models.EvidenceOut.model_fields)))
+                           for e in evidence])
+
+
+def request_out(row: FollowUpRequestRow) -> models.RequestOut:
+    return models.RequestOut(**row.model_dump(include=set(models.RequestOut.model_fields)))
+
+
+async def list_requests(session: AsyncSession, actor: Actor, status: str | None) -> list[models.RequestOut]:
+    query = scoped(select(FollowUpRequestRow).join(R, R.id == FollowUpRequestRow.recommendation_id)
+                   .join(A, A.id == R.agency_id), actor)
+    if status:
+        query = query.where(FollowUpRequestRow.status == status)
+    return [request_out(row) for row in (await session.scalars(query.order_by(FollowUpRequestRow.requested_at)))]
+
+
+async def overdue(session: AsyncSession, actor: Actor, now: datetime,
+                  region: str | None = None) -> list[models.OverdueAgency]:
+    """Items past due that the agency still owes, grouped by agency and unit, most overdue first."""
+    query = scoped(select(R.id, R.title, R.indicator_code, R.priority, R.status, R.due_date, R.due_at, R.agency_id,
+                          A.name, A.region_code, R.unit_id, U.name, U.region_code)
+                   .join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
+                   .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
+    if region:
+        query = query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
+    rows: Sequence = (await session.execute(query.order_by(R.agency_id, R.unit_id, R.due_at))).all()
+    agencies: dict[str, models.OverdueAgency] = {}
+    for (rec_id, title, indicator, priority, status, due_date, due_at, agency_id, agency_name, agency_region,
+         unit_id, unit_name, unit_region) in rows:
+        agency = agencies.get(agency_id)
+        if agency is None:
+            agency = agencies[agency_id] = models.OverdueAgency(agency_id=agency_id, agency_name=agency_name,
+                                                                region_code=agency_region, overdue=0, units=[])
+        if not agency.units or agency.units[-1].unit_id != unit_id:
+            agency.units.append(models.OverdueUnit(unit_id=unit_id, unit_name=unit_name, items=[]))
+        agency.units[-1].items.append(models.OverdueItem(
+            id=rec_id, title=title, indicator_code=indicator, priority=priority, status=status, due_date=due_date,
+            days_overdue=days_overdue(due_date, due_at, unit_region, now)))
+        agency.overdue += 1
+    return sorted(agencies.values(), key=lambda a: (-a.overdue, a.agency_id))
