@@ -1,0 +1,71 @@
+"""An agency never sees or changes another agency's items: every endpoint, both databases."""
+
+import pytest
+
+from tests.integration.api_helpers import PDF, api_client, auth
+
+# (method, path template, body kind) for every endpoint that takes a recommendation id
+ENDPOINTS = [
+    ("GET", "/api/v1/recommendations/{id}", None),
+    ("POST", "/api/v1/recommendations/{id}/actions", {"comment": "x"}),
+    ("POST", "/api/v1/recommendations/{id}/evidence", "file"),
+    ("POST", "/api/v1/recommendations/{id}/links", {"url": "https://example.org/bukti"}),
+    ("POST", "/api/v1/recommendations/{id}/submit", {}),
+    ("POST", "/api/v1/recommendations/{id}/not-actionable", {"reason_code": "other_lawful", "explanation": "x"}),
+    ("POST", "/api/v1/recommendations/{id}/extension", {"new_due_date": "2025-06-01", "reason": "x"}),
+]
+
+
+async def _send(client, method, path, body, who):
+    if body == "file":
+        return await client.post(path, headers=auth(client, who), files={"file": ("a.pdf", PDF, "application/pdf")})
+    if method == "GET":
+        return await client.get(path, headers=auth(client, who))
+    return await client.post(path, headers=auth(client, who), json=body)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS, ids=[e[1].rsplit("/", 1)[-1] for e in ENDPOINTS])
+async def test_other_agencies_items_are_invisible_and_unchangeable(settings, examples, method, path, body):
+    async with api_client(settings, examples) as client:
+        listing = await client.get("/api/v1/recommendations", headers=auth(client, "prov"))
+        foreign = listing.json()[0]                           # a Pemprov Jambi item
+        for who in ("kota", "sekda_aceh", "sekda_kota"):
+            if who.startswith("sekda") and method == "POST":
+                continue                                      # secretaries are refused earlier (403) anyway
+            r = await _send(client, method, path.format(id=foreign["id"]), body, who)
+            assert r.status_code == 404, (who, r.text)
+            assert foreign["title"] not in r.text and "15/dinsos" not in r.text
+        # the same request for an unknown id looks exactly the same
+        unknown = await _send(client, method, path.format(id="00000000-0000-0000-0000-000000000000"), body, "kota")
+        assert unknown.status_code == 404 and unknown.json() == r.json()
+        # and nothing changed
+        after = await client.get(f"/api/v1/recommendations/{foreign['id']}", headers=auth(client, "prov"))
+        assert after.json()["timeline"] == [] and after.json()["evidence_versions"] == []
+
+
+async def test_lists_are_scoped(settings, examples):
+    async with api_client(settings, examples) as client:
+        async def units(who):
+            r = await client.get("/api/v1/recommendations", headers=auth(client, who))
+            return sorted({x["unit_id"] for x in r.json()})
+        assert await units("kota") == ["15.71/disdukcapil", "15.71/dpmptsp"]
+        assert await units("prov") == ["15/dinsos"]
+        assert await units("sekda_kota") == ["15.71/disdukcapil", "15.71/dpmptsp"]
+        assert await units("sekda_prov") == ["15.71/disdukcapil", "15.71/dpmptsp", "15/dinsos"]
+        assert await units("sekda_aceh") == []
+        assert await units("evaluator") == ["15.71/disdukcapil", "15.71/dpmptsp", "15/dinsos"]
+        r = await client.get("/api/v1/recommendations", headers=auth(client, "kota"), params={"unit": "15/dinsos"})
+        assert r.json() == []
+
+
+async def test_requests_of_other_agencies_cannot_be_seen_or_decided(settings, examples):
+    async with api_client(settings, examples) as client:
+        rid = (await client.get("/api/v1/recommendations", headers=auth(client, "prov"))).json()[0]["id"]
+        r = await client.post(f"/api/v1/recommendations/{rid}/extension", headers=auth(client, "prov"),
+                              json={"new_due_date": "2025-06-01", "reason": "anggaran"})
+        request_id = r.json()["id"]
+        assert (await client.get("/api/v1/requests", headers=auth(client, "kota"))).json() == []
+        r = await client.post(f"/api/v1/requests/{request_id}/approve", headers=auth(client, "kota"), json={})
+        assert r.status_code == 403
+        assert [q["id"] for q in (await client.get("/api/v1/requests", headers=auth(client, "sekda_prov"))).json()] \
+            == [request_id]
