@@ -82,7 +82,7 @@ def settings(database_url, tmp_path) -> Settings:
     """Settings for one test: its own database and its own topic prefix."""
     return Settings(environment="test", database_url=database_url, var_dir=tmp_path / "var",
                     topic_prefix=f"t{uuid.uuid4().hex[:8]}.", consumer_group=f"g{uuid.uuid4().hex[:8]}",
-                    kafka_bootstrap="127.0.0.1:1", topic_partitions=2)
+                    kafka_bootstrap="127.0.0.1:1", topic_partitions=2, api_port=free_port())
 
 
 @pytest.fixture

@@ -62,6 +62,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "TINDAKLANJUT_CONSUMER_GROUP": settings.consumer_group,
         "TINDAKLANJUT_VAR_DIR": str(settings.var_dir),
         "TINDAKLANJUT_BROKER_PORT": str(settings.broker_port),
+        "TINDAKLANJUT_API_PORT": str(settings.api_port),
+        "TINDAKLANJUT_API_ENABLED": str(settings.api_enabled).lower(),
         "TINDAKLANJUT_ENVIRONMENT": settings.environment,
     })
     return env

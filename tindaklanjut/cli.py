@@ -27,6 +27,8 @@ from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.config import Settings, get_settings
 from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.domain.lifecycle import DomainError, Role
+from tindaklanjut.service_layer import users
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
@@ -149,7 +151,8 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
             if sent:
                 console.print(f"published {sent} sample assessments (first start)")
         console.print(f"[bold green]tindaklanjut is running[/bold green]: broker {embedded.bootstrap}, "
-                      f"database {settings.resolved_database_url}. Ctrl-C stops it.")
+                      f"database {settings.resolved_database_url}, "
+                      f"API http://{settings.api_host}:{settings.api_port}/docs. Ctrl-C stops it.")
         _run_worker(settings)
     finally:
         embedded.stop()
@@ -251,6 +254,37 @@ def deadletters(format: Annotated[Format, typer.Option(help="output format")] = 
     rows = _with_container(lambda c: views.dead_letters(c.sessions))
     _print_rows(rows, format, ["id", "topic", "partition", "offset", "reason_code", "reason"],
                 f"Dead letters ({len(rows)})")
+
+
+users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
+              role: Annotated[Role, typer.Option(help="what the user may do")],
+              agency: Annotated[str | None, typer.Option(help="agency id (for role agency)")] = None,
+              region: Annotated[str | None, typer.Option(help="region code (for role secretary)")] = None) -> None:
+    """Create an API user; prints the bearer token once (it is stored hashed)."""
+    try:
+        token = _with_container(lambda c: users.add_user(c.sessions, name, role, agency_id=agency, region=region))
+    except DomainError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    err.print(f"pengguna [bold]{name}[/bold] ({role.value}) dibuat. Simpan token ini; token tidak ditampilkan lagi:")
+    sys.stdout.write(token + "\n")
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API alone (OpenAPI at /docs), for deployments that run it apart from the worker."""
+    import uvicorn
+
+    from tindaklanjut.api.app import create_api
+
+    settings = get_settings()
+    migrate.upgrade(settings.resolved_database_url)
+    uvicorn.run(create_api(bootstrap(settings)), host=settings.api_host, port=settings.api_port)
 
 
 @app.command()

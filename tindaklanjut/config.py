@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200
 
+    api_enabled: bool = True                   # serve the HTTP API inside the worker process
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     evidence_dir: Path | None = None           # default: <var_dir>/evidence

@@ -84,7 +84,7 @@ def node_client() -> list[str]:
 
 def _stack_settings(tmp_path: Path) -> Settings:
     port = free_port()
-    return Settings(environment="test", var_dir=tmp_path / "var", broker_port=port,
+    return Settings(environment="test", var_dir=tmp_path / "var", broker_port=port, api_port=free_port(),
                     kafka_bootstrap=f"127.0.0.1:{port}",
                     database_url=f"sqlite:///{tmp_path / 'tindaklanjut.db'}")
 

@@ -11,7 +11,7 @@ from tests.kafka_helpers import cli, consume, produce_documents, settings_env, s
 
 def _stack_settings(tmp_path) -> Settings:
     port = free_port()
-    return Settings(environment="test", var_dir=tmp_path / "var", broker_port=port,
+    return Settings(environment="test", var_dir=tmp_path / "var", broker_port=port, api_port=free_port(),
                     kafka_bootstrap=f"127.0.0.1:{port}", topic_partitions=4)
 
 
