@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tindaklanjut.events import assessment, followup, recommendation
+from tindaklanjut.events import escalation, reminder
 from tindaklanjut.events.envelope import topic_for_type
 
 DEAD_LETTER_TOPIC = "deadletter"
@@ -39,6 +40,8 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent),
     EventSpec(recommendation.EVENT_TYPE, recommendation.RecommendationIssuedEvent),
     EventSpec(followup.EVENT_TYPE, followup.FollowUpChangedEvent),
+    EventSpec(reminder.EVENT_TYPE, reminder.ReminderSentEvent),
+    EventSpec(escalation.EVENT_TYPE, escalation.RecommendationEscalatedEvent),
 )
 
 

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from tindaklanjut.adapters import orm, orm_followup  # noqa: F401  (registers the tables)
+from tindaklanjut.adapters import orm_reminders  # noqa: F401  (reminder tables)
 from tindaklanjut.adapters.database import create_engine
 
 config = context.config

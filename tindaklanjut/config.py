@@ -16,6 +16,9 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+DEFAULT_WEBHOOK_SECRET = "development-only-webhook-secret"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TINDAKLANJUT_", extra="ignore")
 
@@ -47,6 +50,27 @@ class Settings(BaseSettings):
     evidence_dir: Path | None = None           # default: <var_dir>/evidence
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 
+    # Reminders and escalation (docs/reminders.md).
+    reminders_enabled: bool = True             # run the reminder scheduler inside the worker process
+    reminder_sweep_interval: float = Field(default=60.0, gt=0)   # seconds between sweeps
+    reminder_batch_size: int = Field(default=1000, ge=1)
+    reminder_lease_seconds: float = Field(default=900.0, gt=0)   # a digest claimed by a crashed sender is retried after this
+    reminder_send_concurrency: int = Field(default=4, ge=1)
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "Tindak Lanjut <tindaklanjut@localhost>"
+    smtp_starttls: bool = False
+    smtp_tls: bool = False                     # implicit TLS (port 465)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_max_attempts: int = Field(default=3, ge=1)
+    webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_base: float = Field(default=1.0, ge=0)     # seconds; doubles after every failed try
+    delivery_backoff_max: float = Field(default=60.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_embedded_defaults_in_production(self) -> "Settings":
         if self.environment == "production" and not self.database_url:
@@ -54,6 +78,14 @@ class Settings(BaseSettings):
                 "TINDAKLANJUT_DATABASE_URL must be set in production "
                 "(the SQLite default is for the embedded stack only)"
             )
+        if self.environment == "production" and self.webhook_secret == DEFAULT_WEBHOOK_SECRET:
+            raise ValueError("TINDAKLANJUT_WEBHOOK_SECRET must be set in production (the default is public)")
+        worst_send = max(self.smtp_max_attempts * self.smtp_timeout, self.webhook_max_attempts * self.webhook_timeout) \
+            + sum(min(self.delivery_backoff_base * 2 ** n, self.delivery_backoff_max)
+                  for n in range(max(self.smtp_max_attempts, self.webhook_max_attempts)))
+        if self.reminder_lease_seconds <= worst_send:
+            raise ValueError(f"TINDAKLANJUT_REMINDER_LEASE_SECONDS ({self.reminder_lease_seconds}) must exceed the "
+                             f"longest possible send of one digest ({worst_send:.0f} s), or a slow send is repeated")
         return self
 
     @property

@@ -1,0 +1,309 @@
+"""SQL side of reminders: claim due work, record deliveries, lease digests.
+
+Set-based Core statements (no ORM identity map), so a sweep's memory depends
+on its batch size, not on how many recommendations are open.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tindaklanjut.adapters import orm
+from tindaklanjut.adapters.orm_reminders import (DIRTY, PLANNER_LOCK, ReminderAttemptRow, ReminderContactRow,
+                                                 ReminderDeliveryRow, ReminderDigestRow, ReminderEscalationRow,
+                                                 ReminderLockRow, ReminderScheduleRow)
+from tindaklanjut.domain.reminders import (REMINDED_STATUSES, Channel, Contact, ContactRole, DigestLine,
+                                           PlannedDelivery, PlannedEscalation, ReminderTarget)
+
+schedule = ReminderScheduleRow.__table__
+digest = ReminderDigestRow.__table__
+delivery = ReminderDeliveryRow.__table__
+escalation = ReminderEscalationRow.__table__
+attempt = ReminderAttemptRow.__table__
+contact = ReminderContactRow.__table__
+lock = ReminderLockRow.__table__
+rec = orm.RecommendationRow.__table__
+unit = orm.UnitRow.__table__
+assessment = orm.AssessmentRow.__table__
+
+REMINDED = sorted(s.value for s in REMINDED_STATUSES)
+
+
+@dataclass(frozen=True)
+class DueRow:
+    target: ReminderTarget
+    next_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimedDigest:
+    id: int
+    uid: str
+    channel: Channel
+    address: str
+    name: str
+    day: date
+    zone: str
+    claims: int
+
+
+def due_query(now: datetime) -> sa.Select:
+    """The rows a sweep at `now` must look at (also the benchmark's raw query)."""
+    return (sa.select(schedule.c.recommendation_id, schedule.c.next_at, rec.c.unit_id, rec.c.agency_id,
+                      rec.c.status, rec.c.due_at, unit.c.region_code, assessment.c.follow_up_until)
+            .select_from(schedule.join(rec, rec.c.id == schedule.c.recommendation_id)
+                         .join(unit, unit.c.id == rec.c.unit_id)
+                         .outerjoin(assessment, sa.and_(assessment.c.assessment_id == rec.c.assessment_id,
+                                                        assessment.c.revision == rec.c.assessment_revision)))
+            .where(schedule.c.next_at <= now))
+
+
+class SqlReminderStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.bind.dialect.name
+
+    def _insert(self, table: sa.Table):
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # ---------------------------------------------------------------- planning
+
+    async def lock_planner(self, owner: str, at: datetime) -> None:
+        """Serialise planners: the second one waits until the first commits,
+        then finds the work already done. A crashed planner's transaction is
+        rolled back and its lock released with it."""
+        if self.dialect == "postgresql":
+            await self.session.execute(sa.text("SET LOCAL lock_timeout = '120s'"))
+        await self.session.execute(lock.update().where(lock.c.name == PLANNER_LOCK)
+                                   .values(owner=owner, acquired_at=at))
+
+    async def reconcile(self) -> int:
+        """Give every recommendation that may need reminders a schedule row,
+        and mark the rows whose deadline changed as due for recomputation.
+        Catches new recommendations and changed deadlines whoever wrote them."""
+        changed = (sa.select(rec.c.id, rec.c.due_at, sa.literal(DIRTY, schedule.c.next_at.type))
+                   .select_from(rec.outerjoin(schedule, schedule.c.recommendation_id == rec.c.id))
+                   .where(rec.c.status.in_(REMINDED),
+                          sa.or_(schedule.c.recommendation_id.is_(None), schedule.c.basis_due_at != rec.c.due_at)))
+        statement = self._insert(schedule).from_select(["recommendation_id", "basis_due_at", "next_at"], changed)
+        statement = statement.on_conflict_do_update(
+            index_elements=[schedule.c.recommendation_id],
+            set_={"basis_due_at": statement.excluded.basis_due_at, "next_at": statement.excluded.next_at})
+        result = await self.session.execute(statement)
+        return max(result.rowcount or 0, 0)
+
+    async def claim_due(self, now: datetime, *, after: tuple[datetime, str] | None, limit: int) -> list[DueRow]:
+        query = due_query(now)
+        if after is not None:
+            query = query.where(sa.tuple_(schedule.c.next_at, schedule.c.recommendation_id) > sa.tuple_(*after))
+        query = (query.order_by(schedule.c.next_at, schedule.c.recommendation_id).limit(limit)
+                 .with_for_update(of=schedule, skip_locked=True))
+        rows = (await self.session.execute(query)).all()
+        return [DueRow(ReminderTarget(recommendation_id=r.recommendation_id, unit_id=r.unit_id,
+                                      agency_id=r.agency_id, region_code=r.region_code, status=r.status,
+                                      due_at=r.due_at, cycle_end=r.follow_up_until), r.next_at) for r in rows]
+
+    async def delivered(self, rec_ids: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+        found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        rows = await self.session.execute(sa.select(delivery.c.recommendation_id, delivery.c.step_key,
+                                                    delivery.c.recipient)
+                                          .where(delivery.c.recommendation_id.in_(rec_ids)))
+        for rec_id, step_key, recipient in rows:
+            found[rec_id].add((step_key, recipient))
+        return found
+
+    async def escalated(self, rec_ids: Sequence[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        rows = await self.session.execute(sa.select(escalation.c.recommendation_id, escalation.c.step_key)
+                                          .where(escalation.c.recommendation_id.in_(rec_ids)))
+        for rec_id, step_key in rows:
+            found[rec_id].add(step_key)
+        return found
+
+    async def contacts(self, agency_ids: Iterable[str]) -> list[Contact]:
+        rows = await self.session.execute(sa.select(contact).where(contact.c.agency_id.in_(list(agency_ids))))
+        return [Contact(agency_id=r.agency_id, unit_id=r.unit_id, role=ContactRole(r.role), name=r.name,
+                        email=r.email, webhook_url=r.webhook_url) for r in rows]
+
+    async def digests_for(self, keys: Sequence[tuple[str, date]]) -> dict[tuple[str, date], tuple[int, str]]:
+        """Existing digests (id, status) for (recipient key, day)."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(sa.select(digest.c.id, digest.c.recipient, digest.c.digest_date,
+                                                    digest.c.status)
+                                          .where(sa.tuple_(digest.c.recipient, digest.c.digest_date).in_(keys)))
+        return {(r.recipient, r.digest_date): (r.id, r.status) for r in rows}
+
+    async def lock_pending_digests(self, ids: Sequence[int]) -> set[int]:
+        """Of these digests, the ones still pending, locked until commit so a
+        sender cannot freeze them while items are added."""
+        if not ids:
+            return set()
+        rows = await self.session.execute(sa.select(digest.c.id).where(digest.c.id.in_(ids),
+                                                                       digest.c.status == "pending")
+                                          .with_for_update(of=digest))
+        return {r.id for r in rows}
+
+    async def create_digests(self, first: dict[tuple[str, date], PlannedDelivery], at: datetime
+                             ) -> dict[tuple[str, date], int]:
+        if not first:
+            return {}
+        values = [{"uid": str(uuid.uuid4()), "recipient": key[0], "channel": d.recipient.channel.value,
+                   "address": d.recipient.address, "name": d.recipient.name, "digest_date": key[1],
+                   "zone": d.zone, "status": "pending", "claims": 0, "created_at": at}
+                  for key, d in first.items()]
+        rows = await self.session.execute(digest.insert().returning(digest.c.id, digest.c.recipient,
+                                                                    digest.c.digest_date), values)
+        return {(r.recipient, r.digest_date): r.id for r in rows}
+
+    async def add_deliveries(self, planned: Sequence[tuple[PlannedDelivery, int]], at: datetime) -> None:
+        if planned:
+            await self.session.execute(delivery.insert(), [
+                {"recommendation_id": d.recommendation_id, "step_key": d.step.key, "step": d.step.id,
+                 "offset_days": d.step.offset_days, "recipient": d.recipient.key, "roles": ",".join(d.roles),
+                 "digest_id": digest_id, "status": "planned", "planned_at": at} for d, digest_id in planned])
+
+    async def add_escalations(self, escalations: Sequence[PlannedEscalation], at: datetime) -> None:
+        if escalations:
+            await self.session.execute(escalation.insert(), [
+                {"recommendation_id": e.recommendation_id, "step_key": e.step.key, "level": e.step.escalation_level,
+                 "escalated_at": at} for e in escalations])
+
+    async def reschedule(self, next_at: dict[str, datetime | None]) -> None:
+        if next_at:
+            await self.session.execute(
+                schedule.update().where(schedule.c.recommendation_id == sa.bindparam("rid"))
+                .values(next_at=sa.bindparam("next")),
+                [{"rid": rid, "next": at} for rid, at in next_at.items()])
+
+    async def forget(self, rec_ids: Sequence[str]) -> None:
+        """Closed recommendations leave the schedule (a reopened one comes back through `reconcile`)."""
+        if rec_ids:
+            await self.session.execute(schedule.delete().where(schedule.c.recommendation_id.in_(rec_ids)))
+
+    async def recommendation_facts(self, rec_ids: Sequence[str]) -> dict[str, dict]:
+        """What events about these recommendations say about them."""
+        rows = await self.session.execute(
+            sa.select(rec.c.id, rec.c.unit_id, rec.c.agency_id, rec.c.due_date, rec.c.due_at, unit.c.name,
+                      unit.c.region_code)
+            .select_from(rec.join(unit, unit.c.id == rec.c.unit_id)).where(rec.c.id.in_(rec_ids)))
+        return {r.id: r._asdict() for r in rows}
+
+    # ----------------------------------------------------------------- sending
+
+    async def claim_digest(self, zones: Sequence[str], *, wall_now: datetime, lease_until: datetime, owner: str
+                           ) -> ClaimedDigest | None:
+        """Lease the next digest that may go out now: pending, or left
+        `sending` by a sender whose lease ran out (it crashed)."""
+        if not zones:
+            return None
+        candidate = (sa.select(digest.c.id).where(
+            digest.c.zone.in_(zones),
+            sa.or_(digest.c.status == "pending",
+                   sa.and_(digest.c.status == "sending", digest.c.lease_until < wall_now)))
+            .order_by(digest.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
+        row = (await self.session.execute(
+            digest.update().where(digest.c.id == candidate)
+            .values(status="sending", claims=digest.c.claims + 1, lease_owner=owner, lease_until=lease_until)
+            .returning(digest.c.id, digest.c.uid, digest.c.channel, digest.c.address, digest.c.name,
+                       digest.c.digest_date, digest.c.zone, digest.c.claims))).first()
+        if row is None:
+            return None
+        return ClaimedDigest(id=row.id, uid=row.uid, channel=Channel(row.channel), address=row.address, name=row.name,
+                             day=row.digest_date, zone=row.zone, claims=row.claims)
+
+    async def digest_lines(self, digest_id: int) -> list[DigestLine]:
+        rows = await self.session.execute(
+            sa.select(delivery.c.id, delivery.c.recommendation_id, delivery.c.step, delivery.c.step_key,
+                      delivery.c.offset_days, delivery.c.roles, rec.c.status, rec.c.title, rec.c.unit_id,
+                      unit.c.name.label("unit_name"), rec.c.agency_id, unit.c.region_code, rec.c.indicator_code,
+                      rec.c.priority, rec.c.due_at)
+            .select_from(delivery.join(rec, rec.c.id == delivery.c.recommendation_id)
+                         .join(unit, unit.c.id == rec.c.unit_id))
+            .where(delivery.c.digest_id == digest_id, delivery.c.status == "planned")
+            .order_by(delivery.c.id))
+        return [DigestLine(delivery_id=r.id, recommendation_id=r.recommendation_id, step_id=r.step,
+                           step_key=r.step_key, offset_days=r.offset_days, roles=tuple(r.roles.split(",")),
+                           status=r.status, title=r.title, unit_id=r.unit_id, unit_name=r.unit_name,
+                           agency_id=r.agency_id, region_code=r.region_code, indicator_code=r.indicator_code,
+                           priority=r.priority, due_at=r.due_at) for r in rows]
+
+    async def finish_digest(self, digest_id: int, *, status: str, at: datetime, delivered: Sequence[int],
+                            dropped: Sequence[int], error: str | None = None) -> None:
+        await self.session.execute(digest.update().where(digest.c.id == digest_id).values(
+            status=status, sent_at=at if status == "sent" else None, lease_until=None, last_error=error))
+        if delivered:
+            await self.session.execute(delivery.update().where(delivery.c.id.in_(delivered)).values(
+                status="sent" if status == "sent" else "failed", sent_at=at if status == "sent" else None))
+        if dropped:
+            await self.session.execute(delivery.update().where(delivery.c.id.in_(dropped))
+                                       .values(status="cancelled"))
+
+    async def start_attempt(self, digest_id: int, channel: str, number: int, at: datetime) -> int:
+        return (await self.session.execute(attempt.insert().returning(attempt.c.id), [
+            {"digest_id": digest_id, "channel": channel, "attempt": number, "started_at": at}])).scalar_one()
+
+    async def finish_attempt(self, attempt_id: int, *, outcome: str, detail: str, at: datetime) -> None:
+        await self.session.execute(attempt.update().where(attempt.c.id == attempt_id)
+                                   .values(outcome=outcome, detail=detail[:2000], finished_at=at))
+
+    # ---------------------------------------------------------------- contacts
+
+    async def upsert_contacts(self, contacts: Sequence[Contact], at: datetime) -> tuple[int, int, int]:
+        """Insert or update by (agency, unit, role). Returns (created, updated, unchanged)."""
+        created = updated = unchanged = 0
+        for c in contacts:
+            row = (await self.session.execute(sa.select(contact).where(
+                contact.c.agency_id == c.agency_id, contact.c.unit_id == c.unit_id,
+                contact.c.role == c.role.value))).first()
+            values = {"name": c.name, "email": c.email, "webhook_url": c.webhook_url}
+            if row is None:
+                await self.session.execute(contact.insert().values(agency_id=c.agency_id, unit_id=c.unit_id,
+                                                                   role=c.role.value, updated_at=at, **values))
+                created += 1
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                await self.session.execute(contact.update().where(contact.c.id == row.id)
+                                           .values(updated_at=at, **values))
+                updated += 1
+            else:
+                unchanged += 1
+        return created, updated, unchanged
+
+    async def wake_agencies(self, agency_ids: Iterable[str]) -> int:
+        """New contacts: let the next sweep reconsider these agencies' steps
+        that had nobody to go to."""
+        ids = sa.select(rec.c.id).where(rec.c.agency_id.in_(list(agency_ids)))
+        result = await self.session.execute(schedule.update().where(schedule.c.recommendation_id.in_(ids))
+                                            .values(next_at=DIRTY))
+        return max(result.rowcount or 0, 0)
+
+    async def list_contacts(self) -> list[dict]:
+        rows = await self.session.execute(sa.select(contact).order_by(contact.c.agency_id, contact.c.unit_id,
+                                                                      contact.c.role))
+        return [dict(r._mapping) for r in rows]
+
+    async def list_digests(self, limit: int = 200) -> list[dict]:
+        counts = (sa.select(delivery.c.digest_id, sa.func.count().label("deliveries"))
+                  .group_by(delivery.c.digest_id).subquery())
+        tries = (sa.select(attempt.c.digest_id, sa.func.count().label("attempts"))
+                 .group_by(attempt.c.digest_id).subquery())
+        rows = await self.session.execute(
+            sa.select(digest.c.id, digest.c.digest_date, digest.c.channel, digest.c.name, digest.c.address,
+                      digest.c.status, digest.c.claims, digest.c.sent_at, digest.c.last_error,
+                      sa.func.coalesce(counts.c.deliveries, 0).label("deliveries"),
+                      sa.func.coalesce(tries.c.attempts, 0).label("attempts"))
+            .select_from(digest.outerjoin(counts, counts.c.digest_id == digest.c.id)
+                         .outerjoin(tries, tries.c.digest_id == digest.c.id))
+            .order_by(digest.c.id.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]

@@ -1,0 +1,52 @@
+"""Wire the reminder handlers to the real database and channels. Entry
+points (the scheduler job, the CLI) go through `Reminders`; tests swap the
+channels or the clock."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tindaklanjut.adapters.notifications import channels_from_settings
+from tindaklanjut.bootstrap import Container
+from tindaklanjut.domain.reminders import Contact, ReminderPolicy, load_reminder_policy
+from tindaklanjut.service_layer import reminders as handlers
+from tindaklanjut.service_layer.reminders import ReminderUnitOfWork, SweepReport
+
+
+@dataclass
+class Reminders:
+    container: Container
+    policy: ReminderPolicy
+    channels: Mapping[str, object]
+    clock: Callable[[], datetime]
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{id(object())}")
+
+    def uow(self) -> ReminderUnitOfWork:
+        return ReminderUnitOfWork(self.container.sessions, on_commit=self._outbox_committed)
+
+    def _outbox_committed(self) -> None:
+        for callback in self.container.on_outbox_commit:
+            callback()
+
+    async def sweep(self, now: datetime | None = None, *, reconcile: bool = True, send: bool = True) -> SweepReport:
+        settings = self.container.settings
+        return await handlers.sweep(now or self.clock(), uow=self.uow, policy=self.policy, channels=self.channels,
+                                    batch_size=settings.reminder_batch_size,
+                                    lease_seconds=settings.reminder_lease_seconds,
+                                    send_concurrency=settings.reminder_send_concurrency, owner=self.owner,
+                                    reconcile=reconcile, send=send)
+
+    async def import_contacts(self, contacts: list[Contact]) -> tuple[int, int, int]:
+        return await handlers.import_contacts(contacts, uow=self.uow, at=handlers.utcnow())
+
+
+def reminders(container: Container, *, channels: Mapping[str, object] | None = None,
+              policy: ReminderPolicy | None = None, clock: Callable[[], datetime] | None = None) -> Reminders:
+    import os
+
+    return Reminders(container=container, policy=policy or load_reminder_policy(),
+                     channels=channels or channels_from_settings(container.settings),
+                     clock=clock or container.clock, owner=f"{socket.gethostname()}-{os.getpid()}")
