@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tindaklanjut.events import assessment, followup, recommendation
+from tindaklanjut.events import assessment, cycle, followup, recommendation
 from tindaklanjut.events import escalation, reminder
 from tindaklanjut.events.envelope import topic_for_type
 
@@ -42,6 +42,8 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(followup.EVENT_TYPE, followup.FollowUpChangedEvent),
     EventSpec(reminder.EVENT_TYPE, reminder.ReminderSentEvent),
     EventSpec(escalation.EVENT_TYPE, escalation.RecommendationEscalatedEvent),
+    EventSpec(cycle.CLOSED_EVENT_TYPE, cycle.CycleClosedEvent),
+    EventSpec(cycle.REPORTED_EVENT_TYPE, cycle.CycleReportedEvent),
 )
 
 

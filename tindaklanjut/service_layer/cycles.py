@@ -1,0 +1,248 @@
+"""Cycle close and the cycle report.
+
+`close_cycle` runs in one transaction: it stores the report, lapses every
+recommendation of the cycle that is not closed (through the aggregate, so
+each lapse is an audit entry and a `followup.changed` event) and writes
+`cycle.reported` to the outbox. Closing twice changes nothing and returns the
+stored report.
+
+The report is a snapshot at close, except the before/after score comparison:
+next-cycle scores arrive after the close, so every read recomputes that part
+from the live rows (see docs/cycle-report.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from tindaklanjut.adapters.cycle_repository import SqlCycles
+from tindaklanjut.adapters.orm_followup import CycleReportRow
+from tindaklanjut.adapters.repository import recommendation_from_row
+from tindaklanjut.domain import report as reports
+from tindaklanjut.domain.frameworks import FrameworkCatalogue
+from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role, Status
+from tindaklanjut.events import cycle as wire
+from tindaklanjut.events.envelope import new_envelope, topic_for_type
+from tindaklanjut.service_layer import outbound
+from tindaklanjut.service_layer.messages import Origin, OutboundMessage
+from tindaklanjut.service_layer.validation import Rejected, _errors
+
+log = structlog.get_logger(__name__)
+
+SOURCE = "urn:tindaklanjut:cycles"
+# The follow-up window ends at the end of its last day everywhere in Indonesia
+# once that day is over in WIB, the westernmost zone.
+WINDOW_ZONE = ZoneInfo("Asia/Jakarta")
+SYSTEM = Actor("system:follow-up-window-ended", Role.EVALUATOR)
+
+
+class CycleNotFound(LookupError):
+    """No assessment of this framework and cycle has been received."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseOutcome:
+    framework: str
+    cycle: str
+    closed_at: datetime
+    closed_by: str
+    lapsed: int                 # recommendations lapsed by this call (0 when already closed)
+    already_closed: bool
+    report: reports.CycleReport
+
+
+def _require_closer(actor: Actor) -> None:
+    if actor.role not in (Role.EVALUATOR, Role.ADMIN):
+        raise NotPermitted(f"peran {actor.role.value} tidak berwenang menutup siklus")
+
+
+def _reader_region(actor: Actor) -> str | None:
+    """Secretaries see the agencies of their region; evaluators and admins see all."""
+    if actor.role is Role.SECRETARY:
+        return actor.region or ""
+    if actor.role in (Role.EVALUATOR, Role.ADMIN):
+        return None
+    raise NotPermitted(f"peran {actor.role.value} tidak berwenang membaca laporan siklus")
+
+
+def reported_message(payload: wire.CycleReport) -> OutboundMessage:
+    key = f"{payload.framework}/{payload.cycle}"
+    # Deterministic: a cycle is reported once, and a republished row keeps its id.
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{key}/reported"))
+    envelope = new_envelope(event_type=wire.REPORTED_EVENT_TYPE, source=SOURCE, subject=key, data=payload,
+                            event_id=event_id, time=payload.as_of)
+    return OutboundMessage(topic=topic_for_type(wire.REPORTED_EVENT_TYPE), key=key,
+                           event_type=wire.REPORTED_EVENT_TYPE, event_id=event_id,
+                           value=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                           headers=[("content-type", "application/cloudevents+json")])
+
+
+async def _stored(cycles: SqlCycles, row: CycleReportRow, *, now: datetime,
+                  region: str | None = None) -> reports.CycleReport:
+    """The stored snapshot with the score comparison computed from the live rows."""
+    items = [item for _row, item in await cycles.recommendations(row.framework, row.cycle, region=region)]
+    score = reports.compare_scores(items, as_of=now, closing=False)
+    return reports.restore(row.report, score_change=score, region=region)
+
+
+async def _close(uow, actor: Actor, framework: str, cycle: str, at: datetime) -> CloseOutcome:
+    """The work of a close inside an open unit of work (the caller commits)."""
+    cycles = SqlCycles(uow.session)
+    stored = await cycles.report(framework, cycle)
+    if stored is not None:
+        return CloseOutcome(framework=framework, cycle=cycle, closed_at=stored.closed_at, closed_by=stored.closed_by,
+                            lapsed=0, already_closed=True, report=await _stored(cycles, stored, now=at))
+    rows = await cycles.recommendations(framework, cycle)
+    if not rows and not await cycles.has_assessments(framework, cycle):
+        raise CycleNotFound(f"{framework}/{cycle}")
+    report = reports.build_report([item for _row, item in rows], framework=framework, cycle=cycle, as_of=at,
+                                  closing=True, closed_by=actor.name)
+    payload = wire.CycleReport.model_validate(asdict(report))
+    cycles.add_report(CycleReportRow(framework=framework, cycle=cycle, closed_at=at, closed_by=actor.name,
+                                     report=payload.model_dump(mode="json")))
+    await uow.session.flush()     # a concurrent close of the same cycle fails here, before anything lapses
+    lapsed = 0
+    for row, item in rows:
+        if Status(row.status) in CLOSED_STATUSES:
+            continue
+        recommendation = recommendation_from_row(row)
+        recommendation.change(Action.LAPSE, actor=actor, at=at,
+                              comment=f"Siklus {framework} {cycle} ditutup; rekomendasi belum selesai",
+                              details={"framework": framework, "cycle": cycle,
+                                       "days_overdue": reports.days_overdue(item, at)})
+        await uow.recommendations.save(recommendation, at)
+        lapsed += 1
+    uow.outbox.add(reported_message(payload), at)
+    log.info("cycle.closed", framework=framework, cycle=cycle, lapsed=lapsed, by=actor.name)
+    return CloseOutcome(framework=framework, cycle=cycle, closed_at=at, closed_by=actor.name, lapsed=lapsed,
+                        already_closed=False, report=report)
+
+
+async def close_cycle(uow, actor: Actor, framework: str, cycle: str, clock: Callable[[], datetime]) -> CloseOutcome:
+    """Close one framework's cycle: lapse what is still open, store and publish the report."""
+    _require_closer(actor)
+    try:
+        async with uow:
+            outcome = await _close(uow, actor, framework, cycle, clock())
+            await uow.commit()
+            return outcome
+    except IntegrityError:
+        # Closed at the same moment by someone else: their report stands.
+        async with uow:
+            stored = await SqlCycles(uow.session).report(framework, cycle)
+            if stored is None:
+                raise
+            return CloseOutcome(framework=framework, cycle=cycle, closed_at=stored.closed_at,
+                                closed_by=stored.closed_by, lapsed=0, already_closed=True,
+                                report=await _stored(SqlCycles(uow.session), stored, now=clock()))
+
+
+async def cycle_report(uow, actor: Actor, framework: str, cycle: str, clock: Callable[[], datetime]
+                       ) -> reports.CycleReport:
+    """The report as this actor may see it: the stored one once the cycle is
+    closed (with a fresh score comparison), a provisional one before."""
+    region = _reader_region(actor)
+    async with uow:
+        cycles = SqlCycles(uow.session)
+        now = clock()
+        stored = await cycles.report(framework, cycle)
+        if stored is not None:
+            return await _stored(cycles, stored, now=now, region=region)
+        rows = await cycles.recommendations(framework, cycle, region=region)
+        if not rows and not await cycles.has_assessments(framework, cycle):
+            raise CycleNotFound(f"{framework}/{cycle}")
+        return reports.build_report([item for _row, item in rows], framework=framework, cycle=cycle, as_of=now,
+                                    closing=False, region=region)
+
+
+async def due_cycles(uow, now: datetime) -> list[tuple[str, str]]:
+    """Open cycles whose follow-up window ended before today (WIB)."""
+    today: date = now.astimezone(WINDOW_ZONE).date()
+    async with uow:
+        windows = await SqlCycles(uow.session).windows()
+    return sorted(key for key, until in windows.items() if until < today)
+
+
+async def close_due_cycles(make_uow: Callable[[], object], now: datetime, *,
+                           actor: Actor = SYSTEM) -> list[CloseOutcome]:
+    """Close every cycle whose follow-up window has ended, one transaction each.
+    Run it daily (CLI `tindaklanjut cycle close-due`, or a scheduler)."""
+    outcomes = []
+    for framework, cycle in await due_cycles(make_uow(), now):
+        outcomes.append(await close_cycle(make_uow(), actor, framework, cycle, clock=lambda: now))
+    return outcomes
+
+
+def parse_cycle_closed(raw: bytes, catalogue: FrameworkCatalogue) -> wire.CycleClosedEvent:
+    """Parse a `cycle.closed` message or raise `Rejected` with the dead-letter reason code."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected("malformed_json", f"not a JSON document: {exc}") from None
+    if not isinstance(document, dict):
+        raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
+    if document.get("type") != wire.CLOSED_EVENT_TYPE:
+        raise Rejected("unsupported_type", f"expected type {wire.CLOSED_EVENT_TYPE!r}, got {document.get('type')!r}")
+    try:
+        event = wire.CycleClosedEvent.model_validate(document)
+    except ValidationError as exc:
+        errors = _errors(exc)
+        code = "invalid_payload" if all(e["loc"].startswith("data") for e in errors) else "invalid_envelope"
+        raise Rejected(code, "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
+    if catalogue.get(event.data.framework) is None:
+        raise Rejected("unknown_framework", f"framework {event.data.framework!r} is not configured")
+    return event
+
+
+async def _dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, at: datetime) -> None:
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if await uow.dead_letters.exists(topic=origin.topic, partition=origin.partition, offset=origin.offset,
+                                     sha256=sha256):
+        return
+    uow.dead_letters.add(topic=origin.topic, partition=origin.partition, offset=origin.offset, sha256=sha256,
+                         reason_code=rejected.code, reason=rejected.message, errors=rejected.errors, raw=raw, at=at)
+    uow.outbox.add(outbound.dead_letter(raw=raw, key=None, origin_topic=origin.topic, partition=origin.partition,
+                                        offset=origin.offset, code=rejected.code, message=rejected.message,
+                                        errors=rejected.errors, at=at, sha256=sha256), at)
+    log.warning("cycle_closed.dead_lettered", code=rejected.code, reason=rejected.message, offset=origin.offset)
+
+
+async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: FrameworkCatalogue,
+                              clock: Callable[[], datetime]) -> str:
+    """A `cycle.closed` message from an evaluator: close the cycle, de-duplicated
+    on (source, id); an invalid message or an unknown cycle is dead-lettered.
+    Returns what happened: closed, already_closed, duplicate or dead_lettered."""
+    async with uow:
+        at = clock()
+        try:
+            event = parse_cycle_closed(raw, catalogue)
+        except Rejected as rejected:
+            await _dead_letter(uow, raw, origin, rejected, at)
+            await uow.commit()
+            return "dead_lettered"
+        if await uow.processed.seen(event.source, event.id):
+            await uow.processed.count_redelivery(event.source, event.id)
+            await uow.commit()
+            return "duplicate"
+        data = event.data
+        actor = Actor(data.closed_by or event.source, Role.EVALUATOR)
+        try:
+            outcome = await _close(uow, actor, data.framework, data.cycle, at)
+        except CycleNotFound:
+            await _dead_letter(uow, raw, origin, Rejected(
+                "unknown_cycle", f"no assessment of {data.framework} {data.cycle} has been received"), at)
+            await uow.commit()
+            return "dead_lettered"
+        uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
+        await uow.commit()
+        return "already_closed" if outcome.already_closed else "closed"
