@@ -47,7 +47,10 @@ class Container:
         await self.engine.dispose()
 
 
-def bootstrap(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Container:
+def bootstrap(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Container:
+    if clock is None:
+        fixed = settings.fixed_now
+        clock = (lambda: fixed) if fixed is not None else utcnow
     engine = create_engine(settings.resolved_database_url)
     return Container(settings=settings, engine=engine, sessions=session_factory(engine),
                      catalogue=load_frameworks(), policy=load_policy(), clock=clock)

@@ -8,6 +8,7 @@ set the ``KAFKA_*_MS`` values to the Kafka defaults (see ``deploy/``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200
 
+    # Freeze the clock (demonstrations, benchmarks); refused in production.
+    fixed_now: datetime | None = None
     api_enabled: bool = True                   # serve the HTTP API inside the worker process
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -73,6 +76,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_embedded_defaults_in_production(self) -> "Settings":
+        if self.environment == "production" and self.fixed_now is not None:
+            raise ValueError("TINDAKLANJUT_FIXED_NOW is for demonstrations and benchmarks, not production")
         if self.environment == "production" and not self.database_url:
             raise ValueError(
                 "TINDAKLANJUT_DATABASE_URL must be set in production "

@@ -77,7 +77,8 @@ class AssessmentRow(SQLModel, table=True):
 class RecommendationRow(SQLModel, table=True):
     __tablename__ = "recommendation"
     __table_args__ = (
-        sa.Index("ix_recommendation_agency_status", "agency_id", "status"),
+        # Region views (overdue per province) walk the few agencies of a region, then this index.
+        sa.Index("ix_recommendation_agency_status_due", "agency_id", "status", "due_at"),
         sa.Index("ix_recommendation_status_due", "status", "due_at"),
     )
     id: str = Field(primary_key=True)
