@@ -337,5 +337,11 @@ def schemas(check: Annotated[bool, typer.Option(help="only check that schemas/ i
         console.print(f"wrote {path}")
 
 
+from tindaklanjut.cli_reminders import contacts_app, reminders_app, sweep  # noqa: E402  (reminder commands)
+
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(reminders_app, name="reminders")
+app.command()(sweep)
+
 if __name__ == "__main__":
     app()
