@@ -343,5 +343,9 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(reminders_app, name="reminders")
 app.command()(sweep)
 
+from tindaklanjut.cli_cycles import cycle_app  # noqa: E402  (cycle close and report)
+
+app.add_typer(cycle_app, name="cycle")
+
 if __name__ == "__main__":
     app()

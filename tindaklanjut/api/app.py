@@ -242,5 +242,7 @@ def create_api(container: Container) -> FastAPI:
         async with container.sessions() as session:
             return await queries.overdue(session, current, container.clock(), region)
 
+    from tindaklanjut.api.cycles import cycle_router   # imports this module: include it once the app exists
+    api.include_router(cycle_router(container, require))
     api.state.container = container
     return api

@@ -30,9 +30,9 @@ OWED_STATUSES = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUE
 
 # Age buckets of overdue items: (key, first day, last day or None, label).
 AGE_BUCKETS: tuple[tuple[str, int, int | None, str], ...] = (
-    ("days_1_30", 1, 30, "1–30 hari"),
-    ("days_31_60", 31, 60, "31–60 hari"),
-    ("days_61_90", 61, 90, "61–90 hari"),
+    ("days_1_30", 1, 30, "1-30 hari"),
+    ("days_31_60", 31, 60, "31-60 hari"),
+    ("days_61_90", 61, 90, "61-90 hari"),
     ("days_over_90", 91, None, "> 90 hari"),
 )
 

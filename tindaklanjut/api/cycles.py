@@ -1,0 +1,94 @@
+"""Cycle routes: close a cycle, read its report (JSON, CSV or XLSX).
+
+Included by `create_api`; the auth dependency factory comes from there so
+the rules stay in one place. Secretaries read the report of their region's
+agencies only.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from tindaklanjut.adapters import report_export
+from tindaklanjut.api.app import ERRORS, ApiError
+from tindaklanjut.bootstrap import Container
+from tindaklanjut.domain.lifecycle import Actor, NotPermitted, Role
+from tindaklanjut.domain.report import CycleReport
+from tindaklanjut.events import cycle as wire
+from tindaklanjut.service_layer import cycles
+
+FrameworkPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+                                    description="e.g. `panrb-pekppp`, `ombudsman-kepatuhan`")]
+CyclePath = Annotated[str, Path(pattern=r"^[0-9]{4}$", description="the cycle (year)")]
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+REPORT_RESPONSES = {**ERRORS, 200: {
+    "description": "Laporan siklus: JSON (bawaan), CSV atau XLSX sesuai `format`",
+    "content": {"text/csv": {"schema": {"type": "string"}},
+                report_export.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+class ReportFormat(str, Enum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class CloseOut(BaseModel):
+    framework: str
+    cycle: str
+    closed_at: datetime
+    closed_by: str
+    lapsed: int
+    already_closed: bool
+    report: wire.CycleReport
+
+
+def _wire(report: CycleReport) -> wire.CycleReport:
+    return wire.CycleReport.model_validate(asdict(report))
+
+
+async def _run(call):
+    try:
+        return await call
+    except cycles.CycleNotFound:
+        raise ApiError(404, "not_found", "siklus tidak ditemukan: belum ada hasil penilaian yang diterima") from None
+    except NotPermitted as exc:
+        raise ApiError(403, "forbidden", str(exc)) from None
+
+
+def cycle_router(container: Container, require: Callable[..., Callable]) -> APIRouter:
+    """The routes under /api/v1/cycles; `require(*roles)` is the app's role check."""
+    router = APIRouter(prefix="/api/v1/cycles", tags=["siklus"])
+    Evaluator = Annotated[Actor, Depends(require(Role.EVALUATOR))]
+    Reader = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR))]
+
+    @router.post("/{framework}/{cycle}/close", response_model=CloseOut, responses=ERRORS,
+                 summary="Tutup siklus: rekomendasi yang belum selesai menjadi kedaluwarsa, laporan disimpan")
+    async def close(framework: FrameworkPath, cycle: CyclePath, current: Evaluator) -> CloseOut:
+        outcome = await _run(cycles.close_cycle(container.uow(), current, framework, cycle, clock=container.clock))
+        return CloseOut(framework=outcome.framework, cycle=outcome.cycle, closed_at=outcome.closed_at,
+                        closed_by=outcome.closed_by, lapsed=outcome.lapsed, already_closed=outcome.already_closed,
+                        report=_wire(outcome.report))
+
+    @router.get("/{framework}/{cycle}/report", response_model=wire.CycleReport, responses=REPORT_RESPONSES,
+                summary="Laporan siklus (sementara bila siklus belum ditutup)")
+    async def report(framework: FrameworkPath, cycle: CyclePath, current: Reader,
+                     format: ReportFormat = ReportFormat.json):
+        found = await _run(cycles.cycle_report(container.uow(), current, framework, cycle, clock=container.clock))
+        if format is ReportFormat.json:
+            return _wire(found)
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", f"laporan-siklus-{framework}-{cycle}")
+        if format is ReportFormat.csv:
+            return Response(report_export.to_csv(found), media_type=CSV_MEDIA_TYPE,
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return Response(report_export.to_xlsx(found), media_type=report_export.XLSX_MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+    return router
