@@ -127,7 +127,7 @@ class WebhookSink:
                         return
                 with sink._lock:
                     sink.received.append(json.loads(body))
-                    sink.headers.append(dict(self.headers))
+                    sink.headers.append(dict(self.headers) | {"Url": sink.url.rsplit("/hook", 1)[0] + self.path})
                 self._answer(204)
 
             def _client_gone(self) -> bool:

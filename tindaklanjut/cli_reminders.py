@@ -49,6 +49,9 @@ def _instant(value: str | None) -> datetime | None:
 def _run(coro_fn):
     """Run `coro_fn(service)` with a fresh container and reminder service."""
     from tindaklanjut.bootstrap_reminders import reminders
+    from tindaklanjut.cli import _configure_logging
+
+    _configure_logging()   # logs to stderr: stdout stays clean for --format json
 
     async def runner():
         container = bootstrap(get_settings())
