@@ -1,12 +1,12 @@
 """The FastAPI application. Routes are thin: authenticate, turn the request
 into a service-layer call, map domain errors to clear 4xx answers."""
 
-
 import json
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -238,9 +238,11 @@ def create_api(container: Container) -> FastAPI:
 
     @api.get("/api/v1/overdue", response_model=list[models.OverdueAgency], responses=ERRORS, tags=["sekretariat"],
              summary="Rekomendasi lewat tenggat, per instansi dan unit")
-    async def overdue(current: Reader, region: str | None = None) -> list[models.OverdueAgency]:
+    async def overdue(current: Reader, region: str | None = None) -> Response:
         async with container.sessions() as session:
-            return await queries.overdue(session, current, container.clock(), region)
+            groups = await queries.overdue(session, current, container.clock(), region)
+        # Already in the documented shape: serialise once, skip re-validation.
+        return Response(orjson.dumps(groups), media_type="application/json")
 
     from tindaklanjut.api.cycles import cycle_router   # imports this module: include it once the app exists
     api.include_router(cycle_router(container, require))

@@ -20,6 +20,19 @@ OWED_STATUSES = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.CHANGES_REQ
 R, A, U = orm.RecommendationRow, orm.AgencyRow, orm.UnitRow
 
 
+async def _fetch_rows(session: AsyncSession, query: Select) -> Sequence:
+    """Plain tuples of a query's rows. On PostgreSQL the compiled statement goes
+    straight to the driver: for thousands of plain-typed rows the ORM's row
+    processing would cost more than the query itself."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "asyncpg":
+        return (await session.execute(query)).all()
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup]
+    raw = await connection.get_raw_connection()
+    return await raw.driver_connection.fetch(str(compiled), *params)
+
+
 def scoped(query: Select, actor: Actor) -> Select:
     """Restrict a query over recommendations (joined with agency) to the actor's view."""
     if actor.role is Role.AGENCY:
@@ -98,27 +111,33 @@ async def list_requests(session: AsyncSession, actor: Actor, status: str | None)
     return [request_out(row) for row in (await session.scalars(query.order_by(FollowUpRequestRow.requested_at)))]
 
 
-async def overdue(session: AsyncSession, actor: Actor, now: datetime,
-                  region: str | None = None) -> list[models.OverdueAgency]:
-    """Items past due that the agency still owes, grouped by agency and unit, most overdue first."""
-    query = scoped(select(R.id, R.title, R.indicator_code, R.priority, R.status, R.due_date, R.due_at, R.agency_id,
+async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: str | None = None) -> list[dict]:
+    """Items past due that the agency still owes, grouped by agency and unit, most overdue first.
+
+    Returns plain dicts in the shape of `models.OverdueAgency` (a region can
+    have thousands of items; building them as models would double the cost)."""
+    query = scoped(select(R.id, R.title, R.indicator_code, R.priority, R.status, R.due_date, R.agency_id,
                           A.name, A.region_code, R.unit_id, U.name, U.region_code)
                    .join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
                    .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
     if region:
         query = query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
-    rows: Sequence = (await session.execute(query.order_by(R.agency_id, R.unit_id, R.due_at))).all()
-    agencies: dict[str, models.OverdueAgency] = {}
-    for (rec_id, title, indicator, priority, status, due_date, due_at, agency_id, agency_name, agency_region,
+    rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at))
+    agencies: dict[str, dict] = {}
+    today: dict[str, object] = {}     # local date per time zone of the units' regions
+    for (rec_id, title, indicator, priority, status, due_date, agency_id, agency_name, agency_region,
          unit_id, unit_name, unit_region) in rows:
         agency = agencies.get(agency_id)
         if agency is None:
-            agency = agencies[agency_id] = models.OverdueAgency(agency_id=agency_id, agency_name=agency_name,
-                                                                region_code=agency_region, overdue=0, units=[])
-        if not agency.units or agency.units[-1].unit_id != unit_id:
-            agency.units.append(models.OverdueUnit(unit_id=unit_id, unit_name=unit_name, items=[]))
-        agency.units[-1].items.append(models.OverdueItem(
-            id=rec_id, title=title, indicator_code=indicator, priority=priority, status=status, due_date=due_date,
-            days_overdue=days_overdue(due_date, due_at, unit_region, now)))
-        agency.overdue += 1
-    return sorted(agencies.values(), key=lambda a: (-a.overdue, a.agency_id))
+            agency = agencies[agency_id] = {"agency_id": agency_id, "agency_name": agency_name,
+                                            "region_code": agency_region, "overdue": 0, "units": []}
+        units = agency["units"]
+        if not units or units[-1]["unit_id"] != unit_id:
+            units.append({"unit_id": unit_id, "unit_name": unit_name, "items": []})
+        zone = zone_for_region(unit_region)
+        local_today = today.get(zone.key) or today.setdefault(zone.key, now.astimezone(zone).date())
+        units[-1]["items"].append({"id": rec_id, "title": title, "indicator_code": indicator, "priority": priority,
+                                   "status": status, "due_date": due_date,
+                                   "days_overdue": (local_today - due_date).days})
+        agency["overdue"] += 1
+    return sorted(agencies.values(), key=lambda a: (-a["overdue"], a["agency_id"]))
