@@ -11,7 +11,7 @@ import faust
 
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
-from tindaklanjut.services import api, recommender, relay, reminders
+from tindaklanjut.services import api, cycles, recommender, relay, reminders
 
 
 def build_app(settings: Settings, container: Container) -> faust.App:
@@ -37,6 +37,7 @@ def build_app(settings: Settings, container: Container) -> faust.App:
     recommender.register(app, settings, container)
     relay.register(app, settings, container)
     reminders.register(app, settings, container)
+    cycles.register(app, settings, container)
     if settings.api_enabled:
         api.register(app, settings, container)
     return app

@@ -14,6 +14,7 @@ from tindaklanjut.domain.lifecycle import Actor, NotPermitted, ReasonCode, Reque
 from tindaklanjut.service_layer import cycles, followup
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 
+from tests.conftest import wait_for
 from tests.integration.api_helpers import Clock
 
 ISSUED = datetime(2024, 12, 21, 1, 0, tzinfo=timezone.utc)
@@ -204,3 +205,24 @@ async def test_a_cycle_closed_event_closes_once_and_bad_ones_are_dead_lettered(c
                                          .limit(1))).all()
     assert (row.closed_by, lapse.actor) == ("evaluator-panrb", "evaluator-panrb")
     assert await _count(container, orm.OutboxRow, orm.OutboxRow.topic == "deadletter") == 4
+
+
+async def test_the_scheduled_close_due_job_closes_ended_cycles(container):
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from tindaklanjut.services.cycles import add_close_due_job
+
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    add_close_due_job(scheduler, container, lambda: CLOSE, interval=0.05)
+    scheduler.start()
+    try:
+        async def both_closed():
+            return await _count(container, CycleReportRow) == 2
+        await wait_for(both_closed, timeout=20, interval=0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+    async with container.sessions() as session:
+        rows = (await session.scalars(select(CycleReportRow).order_by(CycleReportRow.framework))).all()
+    assert [(r.framework, r.closed_by, r.closed_at) for r in rows] == [
+        ("ombudsman-kepatuhan", "system:follow-up-window-ended", CLOSE),
+        ("panrb-pekppp", "system:follow-up-window-ended", CLOSE)]

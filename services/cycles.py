@@ -1,0 +1,71 @@
+"""Cycle agent: `cycle.closed` -> close the cycle (lapses, report, outbox);
+and the periodic job that closes cycles whose follow-up window has ended."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import faust
+import structlog
+from apscheduler.triggers.interval import IntervalTrigger
+
+from tindaklanjut.bootstrap import Container
+from tindaklanjut.config import Settings
+from tindaklanjut.service_layer import cycles
+from tindaklanjut.service_layer.messages import Origin
+
+log = structlog.get_logger(__name__)
+CLOSE_DUE_JOB_ID = "cycles.close_due"
+CLOSE_DUE_INTERVAL = 3600.0     # a window ends at midnight WIB; closing within the hour is soon enough
+
+
+def register(app: faust.App, settings: Settings, container: Container) -> None:
+    topic = app.topic(settings.topic("cycle.closed"), value_type=bytes, key_type=bytes,
+                      partitions=settings.topic_partitions)
+
+    @app.agent(topic, name="cycle-closer")
+    async def cycle_closer(stream):
+        async for event in stream.events():
+            origin = Origin(topic=event.message.topic, partition=event.message.partition,
+                            offset=event.message.offset)
+            await handle_until_committed(container, event.value, origin)
+
+
+async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
+    """Retry on infrastructure errors (database away) so the offset is only
+    acknowledged once the close (or the dead letter) is committed."""
+    delay = 0.5
+    while True:
+        try:
+            outcome = await cycles.handle_cycle_closed(container.uow(), raw, origin, catalogue=container.catalogue,
+                                                       clock=container.clock)
+            log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
+            return outcome
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("cycle_closed.failed", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+async def close_due_job(container: Container, clock: Callable[[], datetime]) -> None:
+    """Close the cycles whose follow-up window has ended; errors wait for the next run."""
+    try:
+        for outcome in await cycles.close_due_cycles(container.uow, clock()):
+            log.info("cycle.closed_at_window_end", framework=outcome.framework, cycle=outcome.cycle,
+                     lapsed=outcome.lapsed)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("cycles.close_due_failed", error=repr(exc))
+
+
+def add_close_due_job(scheduler, container: Container, clock: Callable[[], datetime],
+                      interval: float = CLOSE_DUE_INTERVAL) -> None:
+    """Add the hourly close-due job to an APScheduler scheduler (the reminder
+    scheduler). The first run is one interval after the start."""
+    scheduler.add_job(close_due_job, IntervalTrigger(seconds=interval, timezone=timezone.utc), args=[container, clock],
+                      id=CLOSE_DUE_JOB_ID, max_instances=1, coalesce=True, misfire_grace_time=None)
