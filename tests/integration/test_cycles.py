@@ -226,3 +226,17 @@ async def test_the_scheduled_close_due_job_closes_ended_cycles(container):
     assert [(r.framework, r.closed_by, r.closed_at) for r in rows] == [
         ("ombudsman-kepatuhan", "system:follow-up-window-ended", CLOSE),
         ("panrb-pekppp", "system:follow-up-window-ended", CLOSE)]
+
+
+async def test_two_closes_at_once_produce_one_report_and_one_lapse_each(container):
+    import asyncio
+
+    container.clock.now = CLOSE
+    first, second = await asyncio.gather(
+        cycles.close_cycle(container.uow(), EVALUATOR, "panrb-pekppp", "2024", clock=container.clock),
+        cycles.close_cycle(container.uow(), Actor("evaluator-2", Role.EVALUATOR), "panrb-pekppp", "2024",
+                           clock=container.clock))
+    assert sorted([first.already_closed, second.already_closed]) == [False, True]
+    assert first.closed_by == second.closed_by
+    assert await _count(container, CycleReportRow) == 1
+    assert await _count(container, AuditEntryRow, AuditEntryRow.action == "lapsed") == 3
