@@ -116,7 +116,8 @@ def test_overdue_days_follow_the_units_local_date():
                          "due_at": datetime(2025, 6, 30, 15, 59, tzinfo=UTC)})   # 23:59 WITA
     assert (days_overdue(wib, at), days_overdue(wita, at)) == (0, 1)
     assert [age_bucket(d) for d in (0, 1, 30, 31, 60, 61, 90, 91, 400)] == [
-        None, "days_1_30", "days_1_30", "days_31_60", "days_31_60", "days_61_90", "days_61_90", "days_over_90", "days_over_90"]
+        None, "days_1_30", "days_1_30", "days_31_60", "days_31_60", "days_61_90", "days_61_90", "days_over_90",
+        "days_over_90"]
 
 
 def test_restoring_a_stored_report_for_one_region_sums_only_its_agencies():
