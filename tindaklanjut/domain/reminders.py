@@ -123,6 +123,9 @@ class ReminderPolicy(BaseModel):
         return list(_ladder(self, due_date, zone.key, cycle_end))
 
     def window(self, now: datetime, zone: ZoneInfo) -> Window:
+        return _window(self, now, zone.key)
+
+    def _compute_window(self, now: datetime, zone: ZoneInfo) -> Window:
         local = now.astimezone(zone)
         day = local.date()
         if is_working_day(day) and self.send_from <= local.time() < self.send_until:
@@ -137,6 +140,11 @@ class ReminderPolicy(BaseModel):
 
     def __hash__(self) -> int:  # used as a cache key
         return id(self)
+
+
+@lru_cache(maxsize=256)
+def _window(policy: ReminderPolicy, now: datetime, zone_key: str) -> Window:
+    return policy._compute_window(now, ZoneInfo(zone_key))
 
 
 def fire_day(due_date: date, offset_days: int) -> date:

@@ -85,8 +85,10 @@ class SweepReport:
     sent: int = 0
     failed: int = 0
     cancelled: int = 0
-    timings: dict[str, float] = field(default_factory=lambda: {"reconcile": 0.0, "select": 0.0, "plan": 0.0,
-                                                               "send": 0.0})
+    # claim: selecting and locking the due rows; lookup: their deliveries, escalations and contacts;
+    # plan: the whole planning transaction (claim and lookup included); send: leasing and sending digests.
+    timings: dict[str, float] = field(default_factory=lambda: {"reconcile": 0.0, "claim": 0.0, "lookup": 0.0,
+                                                               "plan": 0.0, "send": 0.0})
 
     def as_dict(self) -> dict:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
@@ -164,9 +166,10 @@ async def plan(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: 
         while True:
             t = time.perf_counter()
             batch = await store.claim_due(now, after=after, limit=batch_size)
+            report.timings["claim"] += time.perf_counter() - t
             if not batch:
-                report.timings["select"] += time.perf_counter() - t
                 break
+            t = time.perf_counter()
             after = (batch[-1].next_at, batch[-1].target.recommendation_id)
             ids = [row.target.recommendation_id for row in batch]
             delivered = await store.delivered(ids)
@@ -177,7 +180,7 @@ async def plan(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: 
                 for c in await store.contacts(missing):
                     found[c.agency_id].append(c)
                 books.update({a: ContactBook(cs) for a, cs in found.items()})
-            report.timings["select"] += time.perf_counter() - t
+            report.timings["lookup"] += time.perf_counter() - t
             await _plan_batch(batch, now=now, policy=policy, store=store, outbox=work.outbox, books=books,
                               delivered=delivered, escalated=escalated, digests=digests, report=report)
         await work.commit()
@@ -315,6 +318,8 @@ async def import_contacts(contacts: list[Contact], *, uow: Callable[[], Reminder
     """Upsert contacts by (agency, unit, role); wake the agencies' schedules so
     steps that had nobody to go to are reconsidered."""
     async with uow() as work:
+        # Schedule rows are written under the planner lock only (the planner reads them unlocked).
+        await work.reminders.lock_planner(f"contacts-import-{uuid.uuid4().hex[:8]}", at)
         result = await work.reminders.upsert_contacts(contacts, at)
         await work.reminders.wake_agencies({c.agency_id for c in contacts})
         await work.commit()
