@@ -5,6 +5,7 @@ channels or the clock."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +32,18 @@ class Reminders:
         for callback in self.container.on_outbox_commit:
             callback()
 
-    async def sweep(self, now: datetime | None = None, *, reconcile: bool = True, send: bool = True) -> SweepReport:
+    last_reconcile: float | None = None
+
+    async def sweep(self, now: datetime | None = None, *, reconcile: bool | None = None,
+                    send: bool = True) -> SweepReport:
+        """One sweep. `reconcile=None`: scan for new recommendations and changed
+        deadlines if this process has not done so for `reminder_reconcile_interval`."""
         settings = self.container.settings
+        if reconcile is None:
+            reconcile = self.last_reconcile is None or \
+                time.monotonic() - self.last_reconcile >= settings.reminder_reconcile_interval
+        if reconcile:
+            self.last_reconcile = time.monotonic()
         return await handlers.sweep(now or self.clock(), uow=self.uow, policy=self.policy, channels=self.channels,
                                     batch_size=settings.reminder_batch_size,
                                     lease_seconds=settings.reminder_lease_seconds,

@@ -101,7 +101,7 @@ def sweep(now: Annotated[str | None, typer.Option(help="sweep as if it were this
           format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
     """Run one reminder sweep and exit: plan what is due, send the digests."""
     instant = _instant(now) or datetime.now(timezone.utc)
-    report = _run(lambda service: service.sweep(instant, send=send))
+    report = _run(lambda service: service.sweep(instant, send=send, reconcile=True))
     data = report.as_dict()
     if format is Format.json:
         sys.stdout.write(json.dumps(data) + "\n")

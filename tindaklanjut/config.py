@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     reminder_batch_size: int = Field(default=1000, ge=1)
     reminder_lease_seconds: float = Field(default=900.0, gt=0)   # a digest claimed by a crashed sender is retried after this
     reminder_send_concurrency: int = Field(default=4, ge=1)
+    reminder_reconcile_interval: float = Field(default=300.0, ge=0)  # seconds between scans for new/changed deadlines
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "Tindak Lanjut <tindaklanjut@localhost>"

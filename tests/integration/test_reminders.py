@@ -32,7 +32,7 @@ def at(text: str) -> datetime:
 
 
 def _settings(settings, smtp: SmtpSink, **overrides):
-    return settings.model_copy(update={"smtp_port": smtp.port, "webhook_secret": SECRET,
+    return settings.model_copy(update={"smtp_port": smtp.port, "webhook_secret": SECRET, "reminder_reconcile_interval": 0,
                                        "delivery_backoff_base": 0.01, "reminder_send_concurrency": 2,
                                        **overrides})
 

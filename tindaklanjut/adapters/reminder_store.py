@@ -67,6 +67,7 @@ def due_query(now: datetime) -> sa.Select:
 
 
 _BEFORE_ALL = datetime(1, 1, 1, tzinfo=DIRTY.tzinfo)
+_NO_LIMIT = 2 ** 62
 CLAIM_SQL_PG = """
 SELECT s.recommendation_id, s.next_at, r.unit_id, r.agency_id, r.status, r.due_at, u.region_code, a.follow_up_until
 FROM reminder_schedule s
@@ -140,6 +141,24 @@ class SqlReminderStore:
         return [DueRow(ReminderTarget(recommendation_id=r.recommendation_id, unit_id=r.unit_id,
                                       agency_id=r.agency_id, region_code=r.region_code, status=r.status,
                                       due_at=r.due_at, cycle_end=r.follow_up_until), r.next_at) for r in rows]
+
+    async def due_batches(self, now: datetime, batch_size: int):
+        """Every due schedule row, in batches of `batch_size`. On PostgreSQL one
+        query streamed through a server-side cursor (its snapshot is fixed, so
+        the planner's writes between batches do not disturb it); elsewhere keyset
+        pages on the (next_at, recommendation_id) index."""
+        if self.dialect == "postgresql":
+            connection = (await (await self.session.connection()).get_raw_connection()).driver_connection
+            cursor = await connection.cursor(CLAIM_SQL_PG, now, _BEFORE_ALL, "", _NO_LIMIT)
+            while batch := await cursor.fetch(batch_size):
+                yield [DueRow(ReminderTarget(recommendation_id=r[0], unit_id=r[2], agency_id=r[3],
+                                             region_code=r[6], status=r[4], due_at=r[5], cycle_end=r[7]), r[1])
+                       for r in batch]
+            return
+        after = None
+        while batch := await self.claim_due(now, after=after, limit=batch_size):
+            after = (batch[-1].next_at, batch[-1].target.recommendation_id)
+            yield batch
 
     async def _claim_due_pg(self, now: datetime, *, after, limit: int) -> list[DueRow]:
         # The same query through the driver directly: asyncpg decodes rows in C,

@@ -162,15 +162,14 @@ async def plan(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: 
             report.timings["reconcile"] += time.perf_counter() - t
         books: dict[str, ContactBook] = {}
         digests: dict[tuple[str, object], int | None] = {}   # (recipient, day) -> id, None = already out today
-        after = None
+        batches = store.due_batches(now, batch_size)
         while True:
             t = time.perf_counter()
-            batch = await store.claim_due(now, after=after, limit=batch_size)
+            batch = await anext(batches, None)
             report.timings["claim"] += time.perf_counter() - t
-            if not batch:
+            if batch is None:
                 break
             t = time.perf_counter()
-            after = (batch[-1].next_at, batch[-1].target.recommendation_id)
             ids = [row.target.recommendation_id for row in batch]
             delivered = await store.delivered(ids)
             escalated = await store.escalated(ids)
