@@ -7,11 +7,41 @@ has committed (at-least-once); the handlers make redelivery harmless.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 import faust
+import structlog
 
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
 from tindaklanjut.services import api, cycles, recommender, relay, reminders
+
+
+log = structlog.get_logger(__name__)
+EXIT_FORCED = 70
+
+
+class Worker(faust.Worker):
+    """A faust worker that always stops: when a graceful stop hangs (the broker
+    is gone and the consumer waits for it forever), the process exits after a
+    grace period instead of ignoring Ctrl-C and SIGTERM."""
+
+    def __init__(self, *args, shutdown_grace: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shutdown_grace = shutdown_grace
+
+    async def on_stop(self) -> None:
+        timer = threading.Timer(self.shutdown_grace, self._force_exit)
+        timer.daemon = True
+        timer.start()
+        await super().on_stop()
+
+    def _force_exit(self) -> None:
+        sys.stderr.write(f"graceful stop took over {self.shutdown_grace:g}s; exiting now\n")
+        sys.stderr.flush()
+        os._exit(EXIT_FORCED)
 
 
 def build_app(settings: Settings, container: Container) -> faust.App:
@@ -34,6 +64,12 @@ def build_app(settings: Settings, container: Container) -> faust.App:
         broker_commit_interval=0.5,
         producer_acks=-1,
     )
+
+    @app.task
+    async def announce_started() -> None:
+        # Signal handlers are installed by now: tools may wait for this line.
+        log.info("worker.started", app=app.conf.id)
+
     recommender.register(app, settings, container)
     relay.register(app, settings, container)
     reminders.register(app, settings, container)

@@ -99,13 +99,13 @@ def _prepare(settings: Settings) -> None:
 
 
 def _run_worker(settings: Settings) -> None:
-    from tindaklanjut.services.worker import build_app
-    import faust
+    from tindaklanjut.services.worker import Worker, build_app
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     container = bootstrap(settings)
     faust_app = build_app(settings, container)
-    worker = faust.Worker(faust_app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker = Worker(faust_app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
+                    shutdown_grace=settings.shutdown_grace_seconds)
     try:
         worker.execute_from_commandline()
     except SystemExit:

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     broker_host: str = "127.0.0.1"
     broker_port: int = 9092
 
+    shutdown_grace_seconds: float = 15.0       # a stop that hangs longer (broker gone) exits anyway
     outbox_poll_interval: float = 0.2
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200

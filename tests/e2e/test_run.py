@@ -1,7 +1,9 @@
 """`tindaklanjut run` as a process, driven from outside like a user would."""
 
 import json
+import os
 import signal
+import subprocess
 
 from tindaklanjut.config import Settings
 
@@ -97,3 +99,24 @@ async def test_sample_data_is_published_on_first_start_only(tmp_path):
         stack.send_signal(signal.SIGINT)       # Ctrl-C
         assert stop(stack) == 0
     assert "sample assessments" not in (tmp_path / "run2.log").read_text()
+
+
+async def test_the_stack_stops_even_when_its_broker_died(tmp_path):
+    """Ctrl-C/SIGTERM must never be ignored: a stop that hangs on a dead broker
+    ends after the grace period with a distinct exit code."""
+    settings = _stack_settings(tmp_path).model_copy(update={"shutdown_grace_seconds": 3.0})
+    env = settings_env(settings) | {"TINDAKLANJUT_SHUTDOWN_GRACE_SECONDS": "3"}
+    stack = start("run", "--no-sample-data", env=env, cwd=tmp_path, log=tmp_path / "run.log")
+    try:
+        async def worker_started():
+            return "worker.started" in (tmp_path / "run.log").read_text()
+        await wait_for(worker_started, timeout=60)
+        broker_pid = int(subprocess.check_output(["pgrep", "-f", f"tcp://127.0.0.1:{settings.broker_port}"],
+                                                 text=True).split()[0])
+        os.kill(broker_pid, signal.SIGKILL)
+        stack.send_signal(signal.SIGTERM)
+        code = stack.wait(timeout=30)
+    finally:
+        stop(stack)
+    assert code == 70
+    assert "graceful stop took over 3s" in (tmp_path / "run.log").read_text()
