@@ -21,8 +21,8 @@ planned rows are deleted again between rounds):
   (`reminder_schedule.next_at <= now` joined with recommendation, unit and
   assessment), run with asyncpg and fetched completely;
 * sweep: the planning phase of `tindaklanjut sweep` (in-process, delivery
-  excluded: nothing is sent), split into `claim` (selecting and locking the
-  due rows in batches with FOR UPDATE SKIP LOCKED: the same rows as raw),
+  excluded: nothing is sent), split into `claim` (the same query streamed
+  through one cursor in batches of 1,000, under the planner lock),
   `lookup` (their existing deliveries, escalations, contacts) and the whole
   planning transaction (computing the ladders and writing 10,000 deliveries,
   5,000 digests and the schedule updates);

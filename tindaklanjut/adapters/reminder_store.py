@@ -66,17 +66,14 @@ def due_query(now: datetime) -> sa.Select:
             .where(schedule.c.next_at <= now))
 
 
-_BEFORE_ALL = datetime(1, 1, 1, tzinfo=DIRTY.tzinfo)
-_NO_LIMIT = 2 ** 62
-CLAIM_SQL_PG = """
+# The rows a sweep must look at, as the driver runs it (the same as `due_query`).
+DUE_SQL_PG = """
 SELECT s.recommendation_id, s.next_at, r.unit_id, r.agency_id, r.status, r.due_at, u.region_code, a.follow_up_until
 FROM reminder_schedule s
 JOIN recommendation r ON r.id = s.recommendation_id
 JOIN unit u ON u.id = r.unit_id
 LEFT JOIN assessment a ON a.assessment_id = r.assessment_id AND a.revision = r.assessment_revision
-WHERE s.next_at <= $1 AND (s.next_at, s.recommendation_id) > ($2, $3)
-ORDER BY s.next_at, s.recommendation_id
-LIMIT $4
+WHERE s.next_at <= $1
 """
 
 
@@ -105,9 +102,6 @@ class SqlReminderStore:
         rolled back and its lock released with it."""
         if self.dialect == "postgresql":
             await self.session.execute(sa.text("SET LOCAL lock_timeout = '120s'"))
-            # Each claim batch is a short index range scan: starting parallel workers for it costs
-            # more than the scan (measured: 7 of 21 ms per batch of 1,000).
-            await self.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
         await self.session.execute(lock.update().where(lock.c.name == PLANNER_LOCK)
                                    .values(owner=owner, acquired_at=at))
 
@@ -130,8 +124,6 @@ class SqlReminderStore:
         """The next batch of due schedule rows, in (next_at, id) order after `after`.
         Only the planner (holding the planner lock) writes schedule rows, so
         reading them needs no row locks."""
-        if self.dialect == "postgresql":
-            return await self._claim_due_pg(now, after=after, limit=limit)
         query = due_query(now)
         if after is not None:
             query = query.where(sa.tuple_(schedule.c.next_at, schedule.c.recommendation_id) > sa.tuple_(*after))
@@ -144,12 +136,13 @@ class SqlReminderStore:
 
     async def due_batches(self, now: datetime, batch_size: int):
         """Every due schedule row, in batches of `batch_size`. On PostgreSQL one
-        query streamed through a server-side cursor (its snapshot is fixed, so
-        the planner's writes between batches do not disturb it); elsewhere keyset
+        query streamed through a cursor, decoded by the driver (most of the cost
+        at 10,000 rows; see docs/benchmarks.md); its snapshot is fixed, so the
+        planner's writes between batches do not disturb it. Elsewhere keyset
         pages on the (next_at, recommendation_id) index."""
         if self.dialect == "postgresql":
             connection = (await (await self.session.connection()).get_raw_connection()).driver_connection
-            cursor = await connection.cursor(CLAIM_SQL_PG, now, _BEFORE_ALL, "", _NO_LIMIT)
+            cursor = await connection.cursor(DUE_SQL_PG, now)
             while batch := await cursor.fetch(batch_size):
                 yield [DueRow(ReminderTarget(recommendation_id=r[0], unit_id=r[2], agency_id=r[3],
                                              region_code=r[6], status=r[4], due_at=r[5], cycle_end=r[7]), r[1])
@@ -159,14 +152,6 @@ class SqlReminderStore:
         while batch := await self.claim_due(now, after=after, limit=batch_size):
             after = (batch[-1].next_at, batch[-1].target.recommendation_id)
             yield batch
-
-    async def _claim_due_pg(self, now: datetime, *, after, limit: int) -> list[DueRow]:
-        # The same query through the driver directly: asyncpg decodes rows in C,
-        # which is most of the cost at 10,000 rows (see docs/benchmarks.md).
-        connection = await (await self.session.connection()).get_raw_connection()
-        rows = await connection.driver_connection.fetch(CLAIM_SQL_PG, now, *(after or (_BEFORE_ALL, "")), limit)
-        return [DueRow(ReminderTarget(recommendation_id=r[0], unit_id=r[2], agency_id=r[3], region_code=r[6],
-                                      status=r[4], due_at=r[5], cycle_end=r[7]), r[1]) for r in rows]
 
     async def delivered(self, rec_ids: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
         found: dict[str, set[tuple[str, str]]] = defaultdict(set)
