@@ -240,9 +240,10 @@ class ContactBook:
 
 # ------------------------------------------------------------------- planning
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReminderTarget:
-    """A recommendation as the reminder planner sees it: its current state."""
+    """A recommendation as the reminder planner sees it: its current state.
+    (Read model built 10,000 times per busy sweep: slots, not frozen, for speed.)"""
 
     recommendation_id: str
     unit_id: str
