@@ -13,7 +13,6 @@ from the live rows (see docs/cycle-report.md).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -22,7 +21,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import structlog
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from tindaklanjut.adapters.cycle_repository import SqlCycles
@@ -35,7 +33,8 @@ from tindaklanjut.events import cycle as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.service_layer.messages import Origin, OutboundMessage
-from tindaklanjut.service_layer.validation import Rejected, _errors
+from tindaklanjut.service_layer.handlers import dead_letter
+from tindaklanjut.service_layer.validation import Rejected, parse_cloudevent
 
 log = structlog.get_logger(__name__)
 
@@ -185,36 +184,10 @@ async def close_due_cycles(make_uow: Callable[[], object], now: datetime, *,
 
 def parse_cycle_closed(raw: bytes, catalogue: FrameworkCatalogue) -> wire.CycleClosedEvent:
     """Parse a `cycle.closed` message or raise `Rejected` with the dead-letter reason code."""
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected("malformed_json", f"not a JSON document: {exc}") from None
-    if not isinstance(document, dict):
-        raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
-    if document.get("type") != wire.CLOSED_EVENT_TYPE:
-        raise Rejected("unsupported_type", f"expected type {wire.CLOSED_EVENT_TYPE!r}, got {document.get('type')!r}")
-    try:
-        event = wire.CycleClosedEvent.model_validate(document)
-    except ValidationError as exc:
-        errors = _errors(exc)
-        code = "invalid_payload" if all(e["loc"].startswith("data") for e in errors) else "invalid_envelope"
-        raise Rejected(code, "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
+    event = parse_cloudevent(raw, wire.CLOSED_EVENT_TYPE, wire.CycleClosedEvent)
     if catalogue.get(event.data.framework) is None:
         raise Rejected("unknown_framework", f"framework {event.data.framework!r} is not configured")
     return event
-
-
-async def _dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, at: datetime) -> None:
-    sha256 = hashlib.sha256(raw).hexdigest()
-    if await uow.dead_letters.exists(topic=origin.topic, partition=origin.partition, offset=origin.offset,
-                                     sha256=sha256):
-        return
-    uow.dead_letters.add(topic=origin.topic, partition=origin.partition, offset=origin.offset, sha256=sha256,
-                         reason_code=rejected.code, reason=rejected.message, errors=rejected.errors, raw=raw, at=at)
-    uow.outbox.add(outbound.dead_letter(raw=raw, key=None, origin_topic=origin.topic, partition=origin.partition,
-                                        offset=origin.offset, code=rejected.code, message=rejected.message,
-                                        errors=rejected.errors, at=at, sha256=sha256), at)
-    log.warning("cycle_closed.dead_lettered", code=rejected.code, reason=rejected.message, offset=origin.offset)
 
 
 async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: FrameworkCatalogue,
@@ -227,7 +200,7 @@ async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: Fra
         try:
             event = parse_cycle_closed(raw, catalogue)
         except Rejected as rejected:
-            await _dead_letter(uow, raw, origin, rejected, at)
+            await dead_letter(uow, raw, origin, rejected, at=at)
             await uow.commit()
             return "dead_lettered"
         if await uow.processed.seen(event.source, event.id):
@@ -239,8 +212,8 @@ async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: Fra
         try:
             outcome = await _close(uow, actor, data.framework, data.cycle, at)
         except CycleNotFound:
-            await _dead_letter(uow, raw, origin, Rejected(
-                "unknown_cycle", f"no assessment of {data.framework} {data.cycle} has been received"), at)
+            await dead_letter(uow, raw, origin, Rejected(
+                "unknown_cycle", f"no assessment of {data.framework} {data.cycle} has been received"), at=at)
             await uow.commit()
             return "dead_lettered"
         uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)

@@ -16,7 +16,7 @@ from tindaklanjut.domain.model import Assessment
 from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
-from tindaklanjut.service_layer.messages import IngestAssessment
+from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
@@ -42,7 +42,7 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
             try:
                 event = parse_assessment(command.raw, catalogue)
             except Rejected as rejected:
-                if await _dead_letter(command, rejected, uow=uow, at=clock()):
+                if await dead_letter(uow, command.raw, command.origin, rejected, at=clock()):
                     report.dead_lettered += 1
                 continue
             report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, policy=policy, at=clock(),
@@ -51,19 +51,21 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
     return report
 
 
-async def _dead_letter(command: IngestAssessment, rejected: Rejected, *, uow, at: datetime) -> bool:
-    sha256 = hashlib.sha256(command.raw).hexdigest()
-    origin = command.origin
+async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at: datetime) -> bool:
+    """Keep a refused message (reason, original bytes) and queue it for the
+    dead-letter topic; False when this very message was dead-lettered before."""
+    sha256 = hashlib.sha256(raw).hexdigest()
     if await uow.dead_letters.exists(topic=origin.topic, partition=origin.partition, offset=origin.offset,
                                      sha256=sha256):
         return False  # the same message redelivered after a crash
     uow.dead_letters.add(topic=origin.topic, partition=origin.partition, offset=origin.offset, sha256=sha256,
                          reason_code=rejected.code, reason=rejected.message, errors=rejected.errors,
-                         raw=command.raw, at=at)
-    uow.outbox.add(outbound.dead_letter(raw=command.raw, key=None, origin_topic=origin.topic,
+                         raw=raw, at=at)
+    uow.outbox.add(outbound.dead_letter(raw=raw, key=None, origin_topic=origin.topic,
                                         partition=origin.partition, offset=origin.offset, code=rejected.code,
                                         message=rejected.message, errors=rejected.errors, at=at, sha256=sha256), at)
-    log.warning("assessment.dead_lettered", code=rejected.code, reason=rejected.message, offset=origin.offset)
+    log.warning("message.dead_lettered", topic=origin.topic, code=rejected.code, reason=rejected.message,
+                offset=origin.offset)
     return True
 
 

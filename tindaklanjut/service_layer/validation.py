@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.events import assessment
+
+
+EventT = TypeVar("EventT", bound=BaseModel)
 
 
 @dataclass
@@ -31,22 +36,27 @@ def _errors(exc: ValidationError) -> list[dict]:
             for err in exc.errors(include_url=False, include_input=False)]
 
 
-def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue) -> assessment.AssessmentPublishedEvent:
+def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT]) -> EventT:
+    """Bytes -> a typed CloudEvent of `event_type`, or `Rejected` with the reason code."""
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Rejected("malformed_json", f"not a JSON document: {exc}") from None
     if not isinstance(document, dict):
         raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
-    if document.get("type") != assessment.EVENT_TYPE:
-        raise Rejected("unsupported_type", f"expected type {assessment.EVENT_TYPE!r}, got {document.get('type')!r}")
+    if document.get("type") != event_type:
+        raise Rejected("unsupported_type", f"expected type {event_type!r}, got {document.get('type')!r}")
     try:
-        event = assessment.AssessmentPublishedEvent.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         errors = _errors(exc)
         code = "invalid_payload" if all(e["loc"].startswith("data") for e in errors) else "invalid_envelope"
         raise Rejected(code, f"{len(errors)} validation error(s): " +
                        "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
+
+
+def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue) -> assessment.AssessmentPublishedEvent:
+    event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent)
     data = event.data
     framework = catalogue.get(data.framework)
     if framework is None:
