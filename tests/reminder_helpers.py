@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.database import create_engine
@@ -36,7 +37,7 @@ class SmtpSink:
     still connected when it answers (as a real MTA takes responsibility
     only with its 250)."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, *, tls_context=None, credentials: tuple[str, str] | None = None) -> None:
         self.delay = delay
         self.messages: list[email.message.EmailMessage] = []
         self.data_started = 0
@@ -58,7 +59,15 @@ class SmtpSink:
                 return "250 OK"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        options = {}
+        if tls_context is not None:
+            options.update(tls_context=tls_context, require_starttls=True)
+        if credentials is not None:
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == credentials
+                return AuthResult(success=ok, handled=False)
+            options.update(auth_required=True, authenticator=authenticator)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> "SmtpSink":
         self.controller.start()

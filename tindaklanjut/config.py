@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_max_attempts: int = Field(default=3, ge=1)
+    smtp_ca_file: Path | None = None           # CA bundle to trust for SMTP TLS (default: the system's)
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
     webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=5, ge=1)

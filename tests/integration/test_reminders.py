@@ -255,3 +255,52 @@ async def test_webhooks_are_retried_with_back_off_and_recorded_as_failed(setting
             assert email.utils.parseaddr(str(smtp.messages[0]["From"]))[1] == "tindaklanjut@localhost"
         finally:
             await container.close()
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1, made with the openssl command line."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+async def test_email_over_starttls_with_authentication(settings, tmp_path):
+    from tests.reminder_helpers import seed
+
+    cert, context = _self_signed(tmp_path)
+    units = await seed(settings.resolved_database_url, units=1, per_unit=1, due=datetime(2025, 2, 11).date())
+    with SmtpSink(tls_context=context, credentials=("tindaklanjut", "kata-sandi")) as smtp:
+        good = _settings(settings, smtp, smtp_starttls=True, smtp_username="tindaklanjut",
+                         smtp_password="kata-sandi", smtp_ca_file=cert)
+        container = bootstrap(good)
+        try:
+            service = reminders(container)
+            await service.import_contacts(parse_contacts(contacts_csv([
+                (units[0].agency_id, units[0].unit_id, "unit_head", "Kepala", "kepala@uji.test", "")])).contacts)
+            report = await service.sweep(at("2025-02-04T08:00+07:00"))
+            assert report.sent == 1 and [a for a, _ in smtp.pairs()] == ["kepala@uji.test"]
+        finally:
+            await container.close()
+        # A wrong password is refused by the server (535): a permanent failure, tried once.
+        bad = good.model_copy(update={"smtp_password": "salah"})
+        container = bootstrap(bad)
+        try:
+            service = reminders(container)
+            await service.import_contacts(parse_contacts(contacts_csv([
+                (units[0].agency_id, "", "sekda", "Sekda", "sekda@uji.test", "")])).contacts)
+            report = await service.sweep(at("2025-02-19T08:00+07:00"))   # T+7 reaches the Sekda
+            assert (report.sent, report.failed) == (0, 2) and len(smtp.messages) == 1
+            async with container.sessions() as session:
+                failed = (await session.scalars(sa.select(ReminderDigestRow)
+                                                .where(ReminderDigestRow.status == "failed"))).all()
+            assert sorted(d.address for d in failed) == ["kepala@uji.test", "sekda@uji.test"]
+            assert all("535" in d.last_error for d in failed)
+        finally:
+            await container.close()

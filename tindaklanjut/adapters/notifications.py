@@ -161,7 +161,8 @@ class EmailChannel(_RetryingChannel):
             errors, response = await aiosmtplib.send(
                 message, hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls,
                 start_tls=True if s.smtp_starttls else False, username=s.smtp_username or None,
-                password=s.smtp_password or None, timeout=s.smtp_timeout)
+                password=s.smtp_password or None, timeout=s.smtp_timeout,
+                cert_bundle=str(s.smtp_ca_file) if s.smtp_ca_file else None)
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise Permanent(f"SMTP {exc.code} {exc.message}") from exc
