@@ -16,6 +16,9 @@ class FakeProcessed:
     def __init__(self):
         self.rows: dict[tuple[str, str], dict] = {}
 
+    async def preload(self, keys):
+        pass
+
     async def seen(self, source, event_id):
         return (source, event_id) in self.rows
 
@@ -30,6 +33,10 @@ class FakeDirectory:
     def __init__(self):
         self.units = {}
 
+    async def preload(self, units):
+        for unit in units:
+            self.units[unit.id] = unit
+
     async def upsert_unit(self, unit):
         self.units[unit.id] = unit
 
@@ -37,6 +44,9 @@ class FakeDirectory:
 class FakeAssessments:
     def __init__(self):
         self.rows: dict[tuple[str, int], Assessment] = {}
+
+    async def preload(self, assessment_ids):
+        pass
 
     async def latest_revision(self, assessment_id):
         revisions = [rev for (aid, rev) in self.rows if aid == assessment_id]
@@ -62,8 +72,13 @@ class FakeRecommendations:
         return [replace(r, events=[]) for r in self.rows.values()
                 if r.unit_id == unit_id and r.cycle < cycle and r.indicator_code and not r.is_closed]
 
+    async def preload_units(self, unit_ids):
+        pass
+
     async def record_next_cycle_scores(self, unit_id, cycle, assessment_id, ratios):
         self.next_cycle_scores = getattr(self, "next_cycle_scores", []) + [(unit_id, cycle, assessment_id, ratios)]
+
+    async def apply_next_cycle_scores(self):
         return 0
 
     async def save(self, rec, at):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
@@ -13,15 +13,37 @@ from tindaklanjut.events.assessment import Unit
 from tindaklanjut.service_layer.messages import OutboundMessage
 
 
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 class SqlProcessedEvents:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._pending: set[tuple[str, str]] = set()
+        self._known: set[tuple[str, str]] = set()      # keys looked up by `preload`
+        self._stored: set[tuple[str, str]] = set()
+
+    async def preload(self, keys: set[tuple[str, str]]) -> None:
+        """Look a whole batch up in one query per source (instead of one per event)."""
+        by_source: dict[str, list[str]] = {}
+        for source, event_id in keys:
+            by_source.setdefault(source, []).append(event_id)
+        for source, ids in by_source.items():
+            for chunk in _chunks(ids):
+                found = await self.session.scalars(select(orm.ProcessedEventRow.event_id).where(
+                    orm.ProcessedEventRow.source == source, orm.ProcessedEventRow.event_id.in_(chunk)))
+                self._stored.update((source, event_id) for event_id in found)
+        self._known.update(keys)
 
     async def seen(self, source: str, event_id: str) -> bool:
-        if (source, event_id) in self._pending:
+        key = (source, event_id)
+        if key in self._pending or key in self._stored:
             return True
-        return await self.session.get(orm.ProcessedEventRow, (source, event_id)) is not None
+        if key in self._known:
+            return False
+        return await self.session.get(orm.ProcessedEventRow, key) is not None
 
     def add(self, *, source: str, event_id: str, event_type: str, outcome: str, at: datetime) -> None:
         self._pending.add((source, event_id))
@@ -41,12 +63,38 @@ class SqlDirectory:
         self.session = session
         self.units: dict[str, Unit] = {}
 
+    async def preload(self, units: list[Unit]) -> None:
+        """Upsert a batch's agencies and units with two reads and one flush."""
+        latest = {unit.id: unit for unit in units}
+        agencies = {unit.agency.id: unit for unit in latest.values()}
+        existing_agencies = {row.id: row for chunk in _chunks(list(agencies)) for row in await self.session.scalars(
+            select(orm.AgencyRow).where(orm.AgencyRow.id.in_(chunk)))}
+        existing_units = {row.id: row for chunk in _chunks(list(latest)) for row in await self.session.scalars(
+            select(orm.UnitRow).where(orm.UnitRow.id.in_(chunk)))}
+        for agency_id, unit in agencies.items():
+            row = existing_agencies.get(agency_id)
+            if row is None:
+                self.session.add(orm.AgencyRow(id=agency_id, name=unit.agency.name, kind=unit.agency.kind.value,
+                                               region_code=_agency_region(unit)))
+            else:
+                row.name, row.kind = unit.agency.name, unit.agency.kind.value
+        for unit_id, unit in latest.items():
+            row = existing_units.get(unit_id)
+            if row is None:
+                self.session.add(orm.UnitRow(id=unit_id, name=unit.name, agency_id=unit.agency.id,
+                                             region_code=unit.region_code))
+            else:
+                row.name, row.agency_id, row.region_code = unit.name, unit.agency.id, unit.region_code
+        await self.session.flush()  # parents before the rows that reference them
+        self.units.update(latest)
+
     async def upsert_unit(self, unit: Unit) -> None:
+        if self.units.get(unit.id) == unit:
+            return
         agency = await self.session.get(orm.AgencyRow, unit.agency.id)
         if agency is None:
             self.session.add(orm.AgencyRow(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value,
-                                           region_code=unit.region_code.split(".")[0] if unit.agency.kind == "pemprov"
-                                           else unit.region_code))
+                                           region_code=_agency_region(unit)))
         else:
             agency.name, agency.kind = unit.agency.name, unit.agency.kind.value
         row = await self.session.get(orm.UnitRow, unit.id)
@@ -60,14 +108,30 @@ class SqlDirectory:
         self.units[unit.id] = unit
 
 
+def _agency_region(unit: Unit) -> str:
+    return unit.region_code.split(".")[0] if unit.agency.kind == "pemprov" else unit.region_code
+
+
 class SqlAssessments:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._pending: dict[str, Assessment] = {}
+        self._latest: dict[str, int | None] = {}     # filled by `preload`
+
+    async def preload(self, assessment_ids: set[str]) -> None:
+        """Latest stored revision of a whole batch's assessments, in one query per 500."""
+        self._latest.update(dict.fromkeys(assessment_ids))
+        for chunk in _chunks(list(assessment_ids)):
+            rows = await self.session.execute(
+                select(orm.AssessmentRow.assessment_id, func.max(orm.AssessmentRow.revision))
+                .where(orm.AssessmentRow.assessment_id.in_(chunk)).group_by(orm.AssessmentRow.assessment_id))
+            self._latest.update(dict(rows.all()))
 
     async def latest_revision(self, assessment_id: str) -> int | None:
         if assessment_id in self._pending:
             return self._pending[assessment_id].revision
+        if assessment_id in self._latest:
+            return self._latest[assessment_id]
         return await self.session.scalar(select(func.max(orm.AssessmentRow.revision))
                                          .where(orm.AssessmentRow.assessment_id == assessment_id))
 
@@ -80,6 +144,19 @@ class SqlAssessments:
             computed_grade=assessment.computed_grade, grade_mismatch=assessment.grade_mismatch,
             published_at=assessment.published_at, follow_up_until=assessment.follow_up_until,
             source=assessment.source, event_id=assessment.event_id, payload=payload, received_at=received_at))
+
+
+def _recommendation_row(r: Recommendation) -> dict:
+    return dict(
+        id=r.id, assessment_id=r.assessment_id, assessment_revision=r.assessment_revision,
+        framework=r.framework, cycle=r.cycle, unit_id=r.unit_id, agency_id=r.agency_id, scope=r.scope.value,
+        aspect_code=r.aspect_code, indicator_code=r.indicator_code, sp_component=r.sp_component,
+        title=r.title, action=r.action, finding=r.finding, priority=r.priority.value, due_date=r.due_date,
+        due_at=r.due_at, status=r.status.value, rule_id=r.rule_id, issued_at=r.issued_at,
+        updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
+        catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
+        indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score, had_action=r.had_action,
+        extended=r.extended, verified_at=None, next_assessment_id=None, next_score_ratio=None, score_change=None)
 
 
 def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
@@ -96,30 +173,48 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
 
 
 class SqlRecommendations:
+    """New recommendations are written in one multi-row INSERT (before any read
+    of the table and at commit): building ORM objects for thousands of rows
+    cost more than the database work."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.seen: list[Recommendation] = []
+        self._new: list[Recommendation] = []
+        self._open_by_unit: dict[str, list[Recommendation]] | None = None
+        self._next_cycle: list[tuple[str, str, str, dict[str, float]]] = []
+
+    async def write_new(self) -> None:
+        if not self._new:
+            return
+        rows = [_recommendation_row(r) for r in self._new]
+        self._new = []
+        await self.session.execute(insert(orm.RecommendationRow.__table__), rows)
+
+    async def preload_units(self, unit_ids: set[str]) -> None:
+        """Open indicator recommendations of a batch's units, for carry-over, in one query per 500 units."""
+        await self.write_new()
+        self._open_by_unit = {unit_id: [] for unit_id in unit_ids}
+        for chunk in _chunks(list(unit_ids)):
+            rows = await self.session.scalars(select(orm.RecommendationRow).where(
+                orm.RecommendationRow.unit_id.in_(chunk), orm.RecommendationRow.scope == Scope.INDICATOR.value,
+                orm.RecommendationRow.status.not_in([s.value for s in CLOSED_STATUSES])))
+            for row in rows:
+                self._open_by_unit[row.unit_id].append(recommendation_from_row(row))
 
     def add(self, recommendation: Recommendation) -> None:
         self.seen.append(recommendation)
-        r = recommendation
-        self.session.add(orm.RecommendationRow(
-            id=r.id, assessment_id=r.assessment_id, assessment_revision=r.assessment_revision,
-            framework=r.framework, cycle=r.cycle, unit_id=r.unit_id, agency_id=r.agency_id, scope=r.scope.value,
-            aspect_code=r.aspect_code, indicator_code=r.indicator_code, sp_component=r.sp_component,
-            title=r.title, action=r.action, finding=r.finding, priority=r.priority.value, due_date=r.due_date,
-            due_at=r.due_at, status=r.status.value, rule_id=r.rule_id, issued_at=r.issued_at,
-            updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
-            catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
-            indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score))
+        self._new.append(recommendation)
 
     async def for_assessment(self, assessment_id: str) -> list[Recommendation]:
+        await self.write_new()
         rows = await self.session.scalars(select(orm.RecommendationRow)
                                           .where(orm.RecommendationRow.assessment_id == assessment_id))
         return [recommendation_from_row(row) for row in rows]
 
     async def save(self, recommendation: Recommendation, at: datetime) -> None:
         """Write back a changed recommendation."""
+        await self.write_new()
         self.seen.append(recommendation)
         row = await self.session.get(orm.RecommendationRow, recommendation.id)
         r = recommendation
@@ -133,6 +228,9 @@ class SqlRecommendations:
 
     async def open_in_earlier_cycles(self, unit_id: str, cycle: str) -> list[Recommendation]:
         """Open indicator recommendations of this unit from cycles before `cycle`."""
+        if self._open_by_unit is not None and unit_id in self._open_by_unit:
+            return [r for r in self._open_by_unit[unit_id] if r.cycle < cycle]
+        await self.write_new()
         rows = await self.session.scalars(select(orm.RecommendationRow).where(
             orm.RecommendationRow.unit_id == unit_id, orm.RecommendationRow.cycle < cycle,
             orm.RecommendationRow.scope == Scope.INDICATOR.value,
@@ -140,35 +238,60 @@ class SqlRecommendations:
         return [recommendation_from_row(row) for row in rows]
 
     async def record_next_cycle_scores(self, unit_id: str, cycle: str, assessment_id: str,
-                                       ratios: dict[str, float]) -> int:
-        """Earlier cycles' recommendations of this unit learn how their indicator scored next."""
-        rows = (await self.session.scalars(select(orm.RecommendationRow).where(
-            orm.RecommendationRow.unit_id == unit_id, orm.RecommendationRow.cycle < cycle,
-            orm.RecommendationRow.indicator_code.in_(list(ratios))))).all()
-        for row in rows:
-            if row.next_assessment_id is not None and row.next_assessment_id != assessment_id:
-                continue   # already compared with an earlier next cycle
-            row.next_assessment_id = assessment_id
-            row.next_score_ratio = ratios[row.indicator_code]
-            if row.indicator_score is not None and row.indicator_max_score:
-                row.score_change = row.next_score_ratio - row.indicator_score / row.indicator_max_score
-        return len(rows)
+                                       ratios: dict[str, float]) -> None:
+        """Earlier cycles' recommendations of this unit will learn how their
+        indicator scored next (written by `apply_next_cycle_scores`)."""
+        self._next_cycle.append((unit_id, cycle, assessment_id, ratios))
+
+    async def apply_next_cycle_scores(self) -> int:
+        """One read for the whole batch: the earliest later cycle wins for each recommendation."""
+        await self.write_new()
+        by_unit: dict[str, list[tuple[str, str, dict[str, float]]]] = {}
+        for unit_id, cycle, assessment_id, ratios in self._next_cycle:
+            by_unit.setdefault(unit_id, []).append((cycle, assessment_id, ratios))
+        self._next_cycle = []
+        updated = 0
+        for chunk in _chunks(list(by_unit)):
+            rows = await self.session.scalars(select(orm.RecommendationRow).where(
+                orm.RecommendationRow.unit_id.in_(chunk), orm.RecommendationRow.indicator_code.is_not(None),
+                orm.RecommendationRow.next_assessment_id.is_(None)))
+            for row in rows:
+                later = sorted(entry for entry in by_unit[row.unit_id]
+                               if entry[0] > row.cycle and row.indicator_code in entry[2])
+                if not later:
+                    continue
+                _, assessment_id, ratios = later[0]
+                row.next_assessment_id = assessment_id
+                row.next_score_ratio = ratios[row.indicator_code]
+                if row.indicator_score is not None and row.indicator_max_score:
+                    row.score_change = row.next_score_ratio - row.indicator_score / row.indicator_max_score
+                updated += 1
+        return updated
 
     async def get(self, recommendation_id: str) -> Recommendation | None:
+        await self.write_new()
         row = await self.session.get(orm.RecommendationRow, recommendation_id)
         return recommendation_from_row(row) if row else None
 
 
 class SqlOutbox:
+    """Written in one multi-row INSERT at commit (never read inside a unit of work)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.added = 0
+        self._rows: list[dict] = []
 
     def add(self, message: OutboundMessage, at: datetime) -> None:
         self.added += 1
-        self.session.add(orm.OutboxRow(topic=message.topic, key=message.key, event_type=message.event_type,
-                                       event_id=message.event_id, value=message.value,
-                                       headers=[list(h) for h in message.headers], created_at=at))
+        self._rows.append(dict(topic=message.topic, key=message.key, event_type=message.event_type,
+                               event_id=message.event_id, value=message.value,
+                               headers=[list(h) for h in message.headers], created_at=at, published_at=None))
+
+    async def write_new(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            await self.session.execute(insert(orm.OutboxRow.__table__), rows)
 
 
 class SqlDeadLetters:

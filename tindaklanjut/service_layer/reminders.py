@@ -66,6 +66,7 @@ class ReminderUnitOfWork:
         await self.session.close()
 
     async def commit(self) -> None:
+        await self.outbox.write_new()
         await self.session.commit()
         if self.on_commit and self.outbox.added:
             self.on_commit()

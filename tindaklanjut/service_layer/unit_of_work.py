@@ -52,6 +52,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         self._collect_events()
+        await self.recommendations.write_new()
+        await self.outbox.write_new()
         await self.session.commit()
         if self.on_commit and self.outbox.added:
             self.on_commit()
