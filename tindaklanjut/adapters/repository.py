@@ -23,6 +23,7 @@ class SqlProcessedEvents:
         self.session = session
         self._pending: set[tuple[str, str]] = set()
         self._known: set[tuple[str, str]] = set()      # keys looked up by `preload`
+        self._rows: dict[tuple[str, str], dict] = {}   # new rows, written in one INSERT
         self._stored: set[tuple[str, str]] = set()
 
     async def preload(self, keys: set[tuple[str, str]]) -> None:
@@ -47,10 +48,18 @@ class SqlProcessedEvents:
 
     def add(self, *, source: str, event_id: str, event_type: str, outcome: str, at: datetime) -> None:
         self._pending.add((source, event_id))
-        self.session.add(orm.ProcessedEventRow(source=source, event_id=event_id, event_type=event_type,
-                                               outcome=outcome, processed_at=at))
+        self._rows[(source, event_id)] = dict(source=source, event_id=event_id, event_type=event_type,
+                                              outcome=outcome, processed_at=at, redeliveries=0)
+
+    async def write_new(self) -> None:
+        if self._rows:
+            rows, self._rows = list(self._rows.values()), {}
+            await self.session.execute(insert(orm.ProcessedEventRow.__table__), rows)
 
     async def count_redelivery(self, source: str, event_id: str) -> None:
+        if (source, event_id) in self._rows:
+            self._rows[(source, event_id)]["redeliveries"] += 1
+            return
         row = await self.session.get(orm.ProcessedEventRow, (source, event_id))
         if row is not None:
             row.redeliveries += 1
@@ -117,6 +126,7 @@ class SqlAssessments:
         self.session = session
         self._pending: dict[str, Assessment] = {}
         self._latest: dict[str, int | None] = {}     # filled by `preload`
+        self._rows: list[dict] = []                   # new rows, written in one INSERT
 
     async def preload(self, assessment_ids: set[str]) -> None:
         """Latest stored revision of a whole batch's assessments, in one query per 500."""
@@ -132,18 +142,24 @@ class SqlAssessments:
             return self._pending[assessment_id].revision
         if assessment_id in self._latest:
             return self._latest[assessment_id]
+        await self.write_new()
         return await self.session.scalar(select(func.max(orm.AssessmentRow.revision))
                                          .where(orm.AssessmentRow.assessment_id == assessment_id))
 
     def add(self, assessment: Assessment, payload: dict, received_at: datetime) -> None:
         self._pending[assessment.assessment_id] = assessment
-        self.session.add(orm.AssessmentRow(
+        self._rows.append(dict(
             assessment_id=assessment.assessment_id, revision=assessment.revision,
             framework=assessment.framework, cycle=assessment.cycle, unit_id=assessment.unit_id,
             agency_id=assessment.agency_id, score=assessment.score, official_grade=assessment.official_grade,
             computed_grade=assessment.computed_grade, grade_mismatch=assessment.grade_mismatch,
             published_at=assessment.published_at, follow_up_until=assessment.follow_up_until,
             source=assessment.source, event_id=assessment.event_id, payload=payload, received_at=received_at))
+
+    async def write_new(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            await self.session.execute(insert(orm.AssessmentRow.__table__), rows)
 
 
 def _recommendation_row(r: Recommendation) -> dict:
@@ -251,10 +267,11 @@ class SqlRecommendations:
             by_unit.setdefault(unit_id, []).append((cycle, assessment_id, ratios))
         self._next_cycle = []
         updated = 0
+        latest_cycle = max((entry[0] for entries in by_unit.values() for entry in entries), default="")
         for chunk in _chunks(list(by_unit)):
             rows = await self.session.scalars(select(orm.RecommendationRow).where(
                 orm.RecommendationRow.unit_id.in_(chunk), orm.RecommendationRow.indicator_code.is_not(None),
-                orm.RecommendationRow.next_assessment_id.is_(None)))
+                orm.RecommendationRow.cycle < latest_cycle, orm.RecommendationRow.next_assessment_id.is_(None)))
             for row in rows:
                 later = sorted(entry for entry in by_unit[row.unit_id]
                                if entry[0] > row.cycle and row.indicator_code in entry[2])

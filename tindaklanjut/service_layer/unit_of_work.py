@@ -52,6 +52,8 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         self._collect_events()
+        await self.assessments.write_new()
+        await self.processed.write_new()
         await self.recommendations.write_new()
         await self.outbox.write_new()
         await self.session.commit()
