@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindaklanjut.adapters import report_export
 from tindaklanjut.bootstrap import bootstrap
+from tindaklanjut.cli_support import parse_instant
 from tindaklanjut.config import get_settings
 from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.domain.report import CycleReport
@@ -154,15 +155,7 @@ def close(framework: Framework, cycle: Cycle,
 
 
 def _instant(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(timezone.utc)
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not an ISO 8601 instant, e.g. 2025-07-01T00:00+07:00") from None
-    if instant.tzinfo is None:
-        raise typer.BadParameter("give a time zone offset, e.g. 2025-07-01T00:00+07:00")
-    return instant
+    return datetime.now(timezone.utc) if value is None else parse_instant(value)
 
 
 @cycle_app.command("close-due")

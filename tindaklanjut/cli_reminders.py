@@ -21,6 +21,7 @@ from rich.table import Table
 
 from tindaklanjut.adapters.contacts_csv import read_contacts
 from tindaklanjut.bootstrap import bootstrap
+from tindaklanjut.cli_support import parse_instant
 from tindaklanjut.config import get_settings
 
 contacts_app = typer.Typer(help="Reminder contacts: who is reminded for an agency or unit.", no_args_is_help=True)
@@ -35,15 +36,8 @@ class Format(str, Enum):
 
 
 def _instant(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not an ISO 8601 instant, e.g. 2025-02-03T08:00+07:00") from None
-    if instant.tzinfo is None:
-        raise typer.BadParameter("give a time zone offset, e.g. 2025-02-03T08:00+07:00")
-    return instant
+    """An ISO 8601 instant with offset from the command line (None stays None)."""
+    return None if value is None else parse_instant(value)
 
 
 def _run(coro_fn):
