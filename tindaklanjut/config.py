@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     topic_partitions: int = Field(default=4, ge=1)
     topic_replication: int = Field(default=1, ge=1)
+    # Producer compression; none on loopback (CPU), "gzip" across a network.
+    kafka_compression: Literal["gzip"] | None = None
     consumer_group: str = "tindaklanjut"
     # Short group timings for the embedded broker; Kafka defaults are
     # 45000 / 3000 / 60000 (see deploy/production.env).

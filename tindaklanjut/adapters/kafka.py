@@ -43,7 +43,7 @@ async def ensure_topics(settings: Settings, topics: list[str] | None = None, tim
 
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     options = dict(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
-                   compression_type="gzip", request_timeout_ms=30000)
+                   compression_type=settings.kafka_compression, request_timeout_ms=30000)
     options.update(overrides)
     return AIOKafkaProducer(**options)
 

@@ -35,11 +35,13 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         async with self.session_factory() as session, session.begin():
-            query = (select(OutboxRow).where(OutboxRow.published_at.is_(None))
+            # Plain columns, not ORM objects: the relay handles several rows per assessment.
+            query = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value, OutboxRow.headers)
+                     .where(OutboxRow.published_at.is_(None))
                      .order_by(OutboxRow.id).limit(self.settings.outbox_batch_size))
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = (await session.scalars(query)).all()
+            rows = (await session.execute(query)).all()
             if not rows:
                 return 0
             deliveries = [
