@@ -13,23 +13,18 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tindaklanjut.adapters import kafka
-from tindaklanjut.adapters.evidence_store import EvidenceRejected, EvidenceStore, EvidenceTooLarge
+from tindaklanjut.adapters.evidence_store import EvidenceStore
 from tindaklanjut.adapters.publisher import message_key
 from tindaklanjut.api import models, queries
+from tindaklanjut.api.cycles import cycle_router
+from tindaklanjut.api.errors import ERRORS, ApiError, call_service
 from tindaklanjut.bootstrap import Container
-from tindaklanjut.domain.lifecycle import (Actor, DomainError, IllegalTransition, NotPermitted, RequestKind,
-                                           RequestStatus, Role, Status)
+from tindaklanjut.domain.lifecycle import Actor, RequestKind, RequestStatus, Role, Status
 from tindaklanjut.events.envelope import topic_for_type
 from tindaklanjut.service_layer import followup, users
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
-ERRORS = {status: {"model": models.Problem} for status in (400, 401, 403, 404, 409, 413, 415, 503)}
 bearer = HTTPBearer(auto_error=False, description="Token dari `tindaklanjut users add`")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
 
 
 def create_api(container: Container) -> FastAPI:
@@ -78,22 +73,7 @@ def create_api(container: Container) -> FastAPI:
     Evaluator = Annotated[Actor, Depends(require(Role.EVALUATOR))]
     Reader = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR))]
 
-    async def run(call):
-        """Call the service layer, translating domain errors into HTTP answers."""
-        try:
-            return await call
-        except followup.NotFound:
-            raise ApiError(404, "not_found", "rekomendasi atau permohonan tidak ditemukan") from None
-        except NotPermitted as exc:
-            raise ApiError(403, "forbidden", str(exc)) from None
-        except IllegalTransition as exc:
-            raise ApiError(409, "illegal_transition", str(exc)) from None
-        except EvidenceTooLarge as exc:
-            raise ApiError(413, "too_large", str(exc)) from None
-        except EvidenceRejected as exc:
-            raise ApiError(415, "unsupported_type", str(exc)) from None
-        except DomainError as exc:
-            raise ApiError(400, "invalid", str(exc)) from None
+    run = call_service
 
     async def detail(current: Actor, recommendation_id: str) -> models.RecommendationDetail:
         async with container.sessions() as session:
@@ -244,7 +224,6 @@ def create_api(container: Container) -> FastAPI:
         # Already in the documented shape: serialise once, skip re-validation.
         return Response(orjson.dumps(groups), media_type="application/json")
 
-    from tindaklanjut.api.cycles import cycle_router   # imports this module: include it once the app exists
     api.include_router(cycle_router(container, require))
     api.state.container = container
     return api

@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from tindaklanjut.adapters import report_export
-from tindaklanjut.api.app import ERRORS, ApiError
+from tindaklanjut.api.errors import ERRORS, ApiError, call_service
 from tindaklanjut.bootstrap import Container
-from tindaklanjut.domain.lifecycle import Actor, NotPermitted, Role
+from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.domain.report import CycleReport
 from tindaklanjut.events import cycle as wire
 from tindaklanjut.service_layer import cycles
@@ -54,15 +54,6 @@ def _wire(report: CycleReport) -> wire.CycleReport:
     return wire.CycleReport.model_validate(asdict(report))
 
 
-async def _run(call):
-    try:
-        return await call
-    except cycles.CycleNotFound:
-        raise ApiError(404, "not_found", "siklus tidak ditemukan: belum ada hasil penilaian yang diterima") from None
-    except NotPermitted as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
-
-
 def cycle_router(container: Container, require: Callable[..., Callable]) -> APIRouter:
     """The routes under /api/v1/cycles; `require(*roles)` is the app's role check."""
     router = APIRouter(prefix="/api/v1/cycles", tags=["siklus"])
@@ -72,7 +63,7 @@ def cycle_router(container: Container, require: Callable[..., Callable]) -> APIR
     @router.post("/{framework}/{cycle}/close", response_model=CloseOut, responses=ERRORS,
                  summary="Tutup siklus: rekomendasi yang belum selesai menjadi kedaluwarsa, laporan disimpan")
     async def close(framework: FrameworkPath, cycle: CyclePath, current: Evaluator) -> CloseOut:
-        outcome = await _run(cycles.close_cycle(container.uow(), current, framework, cycle, clock=container.clock))
+        outcome = await call_service(cycles.close_cycle(container.uow(), current, framework, cycle, clock=container.clock))
         return CloseOut(framework=outcome.framework, cycle=outcome.cycle, closed_at=outcome.closed_at,
                         closed_by=outcome.closed_by, lapsed=outcome.lapsed, already_closed=outcome.already_closed,
                         report=_wire(outcome.report))
@@ -81,7 +72,7 @@ def cycle_router(container: Container, require: Callable[..., Callable]) -> APIR
                 summary="Laporan siklus (sementara bila siklus belum ditutup)")
     async def report(framework: FrameworkPath, cycle: CyclePath, current: Reader,
                      format: ReportFormat = ReportFormat.json):
-        found = await _run(cycles.cycle_report(container.uow(), current, framework, cycle, clock=container.clock))
+        found = await call_service(cycles.cycle_report(container.uow(), current, framework, cycle, clock=container.clock))
         if format is ReportFormat.json:
             return _wire(found)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", f"laporan-siklus-{framework}-{cycle}")
