@@ -92,7 +92,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -555,7 +555,6 @@ async def measure_worker(args, settings: Settings, databases: Databases, warmup:
                 command if number == 0 else [sys.executable, "-m", "tindaklanjut.cli", "worker"],
                 env=worker_env(settings, **extra), cwd=workdir, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT))
-    worker = workers[0]
     try:
         await producer.start()
         topic = settings.topic(TOPIC)

@@ -15,7 +15,6 @@ from typing import Annotated
 
 import structlog
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -25,6 +24,7 @@ from tindaklanjut.adapters import kafka, migrate, spreadsheet
 from tindaklanjut.adapters.broker import EmbeddedBroker
 from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
+from tindaklanjut.cli_support import with_container
 from tindaklanjut.config import Settings, get_settings
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
@@ -52,20 +52,7 @@ def _configure_logging(level: int = logging.INFO) -> None:
                         logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
-def _with_container(coro_fn):
-    """Run `coro_fn(container)` with a fresh container, disposing it after."""
-    async def runner():
-        container = bootstrap(get_settings())
-        try:
-            return await coro_fn(container)
-        finally:
-            await container.close()
-    try:
-        return asyncio.run(runner())
-    except (OperationalError, ProgrammingError) as exc:
-        err.print(f"[red]database error: {exc.orig}[/red]\n"
-                  "Is the database initialised? Run `tindaklanjut db upgrade` or start the stack with `make run`.")
-        raise typer.Exit(1) from None
+_with_container = with_container
 
 
 @db_app.command("upgrade")

@@ -7,7 +7,6 @@ Sekda of that region sees.
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import json
 import sys
@@ -21,12 +20,9 @@ import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tindaklanjut.adapters import report_export
-from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.cli_support import parse_instant
-from tindaklanjut.config import get_settings
+from tindaklanjut.cli_support import parse_instant, with_container
 from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.domain.report import CycleReport
 from tindaklanjut.events import cycle as wire
@@ -48,21 +44,12 @@ class ReportFormat(str, Enum):
 
 
 def _run(coro_fn):
-    """Run `coro_fn(container)` with a fresh container; domain errors become messages."""
+    """Run `coro_fn(container)` with a fresh container; an unknown cycle becomes a message."""
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))   # stdout is for the report
-    async def runner():
-        container = bootstrap(get_settings())
-        try:
-            return await coro_fn(container)
-        finally:
-            await container.close()
     try:
-        return asyncio.run(runner())
+        return with_container(coro_fn)
     except cycles.CycleNotFound as exc:
         err.print(f"[red]siklus {exc} tidak ditemukan: belum ada hasil penilaian yang diterima[/red]")
-        raise typer.Exit(1) from None
-    except (OperationalError, ProgrammingError) as exc:
-        err.print(f"[red]database error: {exc.orig}[/red]\nRun `tindaklanjut db upgrade` first.")
         raise typer.Exit(1) from None
 
 

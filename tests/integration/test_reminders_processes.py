@@ -10,8 +10,7 @@ import os
 import re
 import signal
 from collections import Counter
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa

@@ -4,7 +4,6 @@ the same handlers run against real databases in tests/integration)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from tindaklanjut.domain import events
 from tindaklanjut.domain.model import Assessment, Recommendation

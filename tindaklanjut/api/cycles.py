@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from tindaklanjut.adapters import report_export
-from tindaklanjut.api.errors import ERRORS, ApiError, call_service
+from tindaklanjut.api.errors import ERRORS, call_service
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.domain.report import CycleReport
