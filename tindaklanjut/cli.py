@@ -101,7 +101,7 @@ def _run_worker(settings: Settings) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the services (recommender, outbox relay) against the configured broker and database."""
+    """Run the services (recommender, outbox relay, reminders, HTTP API) on the configured broker and database."""
     _configure_logging()
     settings = get_settings()
     _prepare(settings)

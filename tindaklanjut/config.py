@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     reminders_enabled: bool = True             # run the reminder scheduler inside the worker process
     reminder_sweep_interval: float = Field(default=60.0, gt=0)   # seconds between sweeps
     reminder_batch_size: int = Field(default=1000, ge=1)
-    reminder_lease_seconds: float = Field(default=900.0, gt=0)   # a digest claimed by a crashed sender is retried after this
+    # A digest claimed by a crashed sender is retried after this.
+    reminder_lease_seconds: float = Field(default=900.0, gt=0)
     reminder_send_concurrency: int = Field(default=4, ge=1)
     reminder_reconcile_interval: float = Field(default=300.0, ge=0)  # seconds between scans for new/changed deadlines
     smtp_host: str = "127.0.0.1"

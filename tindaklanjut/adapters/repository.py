@@ -8,7 +8,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
-from tindaklanjut.domain.model import CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation, Scope, Status
+from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
+                                       Scope, Status)
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.service_layer.messages import OutboundMessage
 

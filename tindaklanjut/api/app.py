@@ -110,9 +110,10 @@ def create_api(container: Container) -> FastAPI:
 
     @api.get("/api/v1/recommendations", response_model=list[models.RecommendationOut], responses=ERRORS,
              tags=["rekomendasi"])
-    async def list_recommendations(current: Authenticated, status: Status | None = None, unit: str | None = None,
-                                   overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-                                   offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
+    async def list_recommendations(
+            current: Authenticated, status: Status | None = None, unit: str | None = None,
+            overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+            offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
         async with container.sessions() as session:
             return await queries.list_recommendations(session, current, container.clock(),
                                                       status=status.value if status else None, unit_id=unit,
