@@ -334,28 +334,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _env_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, (list, dict, tuple, set)):
-        return json.dumps(list(value) if isinstance(value, (tuple, set)) else value, default=str)
-    if hasattr(value, "get_secret_value"):
-        return value.get_secret_value()
-    return str(value)
-
-
 def worker_env(settings: Settings, **extra) -> dict[str, str]:
     """Environment that makes a child `tindaklanjut` process use exactly these
     settings (every field, so the child cannot fall back to other defaults)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINDAKLANJUT_")}
-    values = {name: getattr(settings, name) for name in type(settings).model_fields}
-    values["database_url"] = settings.resolved_database_url
-    values.update(extra)
-    for name, value in values.items():
-        if value is not None:  # None = the field's default; there is no env spelling for it
-            env[f"TINDAKLANJUT_{name.upper()}"] = _env_value(value)
+    env.update(settings.model_copy(update=extra).to_env())
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -12,6 +12,7 @@ import structlog
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tindaklanjut.bootstrap import Container
+from tindaklanjut.services.retry import until_committed
 from tindaklanjut.config import Settings
 from tindaklanjut.service_layer import cycles
 from tindaklanjut.service_layer.messages import Origin
@@ -34,21 +35,13 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
 
 
 async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
-    """Retry on infrastructure errors (database away) so the offset is only
-    acknowledged once the close (or the dead letter) is committed."""
-    delay = 0.5
-    while True:
-        try:
-            outcome = await cycles.handle_cycle_closed(container.uow(), raw, origin, catalogue=container.catalogue,
-                                                       clock=container.clock)
-            log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
-            return outcome
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("cycle_closed.failed", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    """Close (or dead-letter); faust acknowledges the offset only after this returns."""
+    outcome = await until_committed(
+        lambda: cycles.handle_cycle_closed(container.uow(), raw, origin, catalogue=container.catalogue,
+                                           clock=container.clock),
+        name="cycle_closed")
+    log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
+    return outcome
 
 
 async def close_due_job(container: Container, clock: Callable[[], datetime]) -> None:

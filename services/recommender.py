@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import faust
 import structlog
 
 from tindaklanjut.bootstrap import Container
+from tindaklanjut.services.retry import until_committed
 from tindaklanjut.config import Settings
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 
@@ -28,19 +27,8 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
 
 
 async def ingest_until_committed(container: Container, commands: list[IngestAssessment]) -> None:
-    """Retry on infrastructure errors (database away) instead of letting
-    faust acknowledge a batch that was never stored."""
-    delay = 0.5
-    while True:
-        try:
-            report = await container.ingest(commands)
-            log.info("assessments.ingested", batch=len(commands), processed=report.processed,
-                     duplicates=report.duplicates, dead_lettered=report.dead_lettered,
-                     recommendations=report.recommendations)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("assessments.ingest_failed", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    """Ingest a batch; faust acknowledges it only after this returns."""
+    report = await until_committed(lambda: container.ingest(commands), name="assessments.ingest")
+    log.info("assessments.ingested", batch=len(commands), processed=report.processed,
+             duplicates=report.duplicates, dead_lettered=report.dead_lettered,
+             recommendations=report.recommendations)

@@ -54,19 +54,7 @@ async def consume(settings: Settings, topic: str, expected: int, timeout: float 
 def settings_env(settings: Settings) -> dict[str, str]:
     """Environment that makes a child `tindaklanjut` process use these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINDAKLANJUT_")}
-    env.update({
-        "TINDAKLANJUT_DATABASE_URL": settings.resolved_database_url,
-        "TINDAKLANJUT_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "TINDAKLANJUT_TOPIC_PREFIX": settings.topic_prefix,
-        "TINDAKLANJUT_TOPIC_PARTITIONS": str(settings.topic_partitions),
-        "TINDAKLANJUT_CONSUMER_GROUP": settings.consumer_group,
-        "TINDAKLANJUT_VAR_DIR": str(settings.var_dir),
-        "TINDAKLANJUT_BROKER_PORT": str(settings.broker_port),
-        "TINDAKLANJUT_API_PORT": str(settings.api_port),
-        "TINDAKLANJUT_API_ENABLED": str(settings.api_enabled).lower(),
-        "TINDAKLANJUT_ENVIRONMENT": settings.environment,
-    })
-    return env
+    return env | settings.to_env()
 
 
 def cli(*args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

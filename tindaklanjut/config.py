@@ -107,6 +107,22 @@ class Settings(BaseSettings):
     def resolved_evidence_dir(self) -> Path:
         return self.evidence_dir or self.var_dir / "evidence"
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as `TINDAKLANJUT_*` variables, so a child process
+        (a worker, the CLI) runs with exactly them. Unset optional fields are
+        left out: the child falls back to the same default."""
+        env = {}
+        for name in type(self).model_fields:
+            value = self.resolved_database_url if name == "database_url" else getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            env[f"TINDAKLANJUT_{name.upper()}"] = str(value)
+        return env
+
     def topic(self, name: str) -> str:
         """Physical topic name for a logical one (`assessment.published`)."""
         return f"{self.topic_prefix}{name}"

@@ -62,6 +62,8 @@ class EmbeddedBroker:
              "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})
+        if log is not subprocess.DEVNULL:
+            log.close()   # the broker holds its own copy of the descriptor
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):
             if self.process.poll() is not None:
