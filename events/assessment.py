@@ -8,15 +8,24 @@ the service layer against the framework catalogue.
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tindaklanjut.events.envelope import CloudEvent
+from tindaklanjut.events.envelope import CloudEvent, Identifier, Name, SaneDate, SaneDatetime
 
 EVENT_TYPE = "tindaklanjut.assessment.published.v1"
+
+
+# Numbers are JSON numbers (a score sent as a string is refused), finite and
+# within what both databases store.
+MAX_SCORE = 1_000_000.0
+MAX_REVISION = 2**31 - 1
+Score = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_SCORE)]
+PositiveScore = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_SCORE)]
+Text = Annotated[str, Field(max_length=10_000)]
+MAX_ITEMS = 500
 
 
 class _Payload(BaseModel):
@@ -35,30 +44,30 @@ class AgencyKind(StrEnum):
 
 
 class Evaluator(_Payload):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    id: Identifier
+    name: Name
 
 
 class Agency(_Payload):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    id: Identifier
+    name: Name
     kind: AgencyKind
 
 
 class Unit(_Payload):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    id: Identifier
+    name: Name
     agency: Agency
     region_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2}){0,3}$")
 
 
 class Indicator(_Payload):
-    code: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    score: float = Field(ge=0)
-    max_score: float = Field(gt=0)
-    sp_component: int | None = Field(default=None, ge=1, le=14)
-    finding: str | None = None
+    code: Identifier
+    name: Name
+    score: Score
+    max_score: PositiveScore
+    sp_component: int | None = Field(default=None, strict=True, ge=1, le=14)
+    finding: Text | None = None
 
     @model_validator(mode="after")
     def _score_within_max(self) -> "Indicator":
@@ -68,12 +77,12 @@ class Indicator(_Payload):
 
 
 class Aspect(_Payload):
-    code: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    weight: float = Field(gt=0)
-    score: float = Field(ge=0)
-    max_score: float = Field(gt=0)
-    indicators: list[Indicator]
+    code: Identifier
+    name: Name
+    weight: PositiveScore
+    score: Score
+    max_score: PositiveScore
+    indicators: list[Indicator] = Field(max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _score_within_max(self) -> "Aspect":
@@ -85,18 +94,18 @@ class Aspect(_Payload):
 class AssessmentPublished(_Payload):
     """Payload of `assessment.published`: one unit's result in one cycle."""
 
-    assessment_id: str = Field(min_length=1)
-    revision: int = Field(ge=1)
-    framework: str = Field(min_length=1)
+    assessment_id: Identifier
+    revision: int = Field(strict=True, ge=1, le=MAX_REVISION)
+    framework: Identifier
     cycle: str = Field(pattern=r"^[0-9]{4}$")
-    published_at: AwareDatetime
-    follow_up_until: date | None = None
+    published_at: SaneDatetime
+    follow_up_until: SaneDate | None = None
     evaluator: Evaluator
     unit: Unit
-    score: float = Field(ge=0)
-    grade: str | None = None
-    aspects: list[Aspect] = Field(min_length=1)
-    notes: list[str] = Field(default_factory=list)
+    score: Score
+    grade: Annotated[str, Field(max_length=10)] | None = None
+    aspects: list[Aspect] = Field(min_length=1, max_length=MAX_ITEMS)
+    notes: list[Text] = Field(default_factory=list, max_length=100)
 
 
 class AssessmentPublishedEvent(CloudEvent[AssessmentPublished]):

@@ -8,15 +8,32 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Generic, Literal, TypeVar
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 TYPE_PATTERN = r"^tindaklanjut\.[a-z_]+\.[a-z_]+\.v[0-9]+$"
 CONTENT_TYPE = "application/cloudevents+json"
 
 DataT = TypeVar("DataT", bound=BaseModel)
+
+# Dates outside this window are typing errors; far-future ones also overflow
+# when converted to UTC or to a deadline.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def _within_window(value: date) -> date:
+    if not EARLIEST_YEAR <= value.year < LATEST_YEAR:
+        raise ValueError(f"must lie between {EARLIEST_YEAR} and {LATEST_YEAR - 1}")
+    return value
+
+
+SaneDatetime = Annotated[AwareDatetime, AfterValidator(_within_window)]
+SaneDate = Annotated[date, AfterValidator(_within_window)]
+# Identifiers and short texts of the wire contract: bounded so no database column is surprised.
+Identifier = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class CloudEvent(BaseModel, Generic[DataT]):
@@ -25,12 +42,12 @@ class CloudEvent(BaseModel, Generic[DataT]):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: Literal["1.0"]
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(pattern=TYPE_PATTERN)
-    time: AwareDatetime
+    id: Identifier
+    source: Annotated[str, Field(min_length=1, max_length=1000)]
+    type: str = Field(pattern=TYPE_PATTERN, max_length=200)
+    time: SaneDatetime
     datacontenttype: Literal["application/json"]
-    subject: str | None = None
+    subject: Annotated[str, Field(max_length=1000)] | None = None
     data: DataT
 
     @field_validator("id", "source")

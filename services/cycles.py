@@ -12,7 +12,7 @@ import structlog
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tindaklanjut.bootstrap import Container
-from tindaklanjut.services.retry import until_committed
+from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.config import Settings
 from tindaklanjut.service_layer import cycles
 from tindaklanjut.service_layer.messages import Origin
@@ -36,10 +36,13 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
 
 async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
     """Close (or dead-letter); faust acknowledges the offset only after this returns."""
-    outcome = await until_committed(
-        lambda: cycles.handle_cycle_closed(container.uow(), raw, origin, catalogue=container.catalogue,
-                                           clock=container.clock),
-        name="cycle_closed")
+    outcomes = await handle_isolating(
+        [raw], name="cycle_closed", max_tries=container.settings.poison_max_tries,
+        handle=lambda batch: cycles.handle_cycle_closed(container.uow(), batch[0], origin,
+                                                        catalogue=container.catalogue, clock=container.clock),
+        dead_letter=lambda item, error: cycles.dead_letter_unprocessable(container.uow(), item, origin, error,
+                                                                        clock=container.clock))
+    outcome = outcomes[0] if outcomes else "dead_lettered"
     log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
     return outcome
 

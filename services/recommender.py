@@ -6,7 +6,6 @@ import faust
 import structlog
 
 from tindaklanjut.bootstrap import Container
-from tindaklanjut.services.retry import until_committed
 from tindaklanjut.config import Settings
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 
@@ -27,8 +26,9 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
 
 
 async def ingest_until_committed(container: Container, commands: list[IngestAssessment]) -> None:
-    """Ingest a batch; faust acknowledges it only after this returns."""
-    report = await until_committed(lambda: container.ingest(commands), name="assessments.ingest")
+    """Ingest a batch; faust acknowledges it only after this returns (outages
+    are retried until they end; a poison message is dead-lettered)."""
+    report = await container.ingest(commands)
     log.info("assessments.ingested", batch=len(commands), processed=report.processed,
              duplicates=report.duplicates, dead_lettered=report.dead_lettered,
              recommendations=report.recommendations)

@@ -14,6 +14,7 @@ from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
 from tindaklanjut.domain.policy import Policy, load_policy
 from tindaklanjut.service_layer import handlers
+from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.service_layer.messages import IngestAssessment
 from tindaklanjut.service_layer.unit_of_work import SqlUnitOfWork
 
@@ -40,8 +41,18 @@ class Container:
             callback()
 
     async def ingest(self, commands: Sequence[IngestAssessment]) -> handlers.IngestReport:
-        return await handlers.ingest_assessments(commands, uow=self.uow(), catalogue=self.catalogue,
-                                                 policy=self.policy, clock=self.clock)
+        """One batch in one transaction; a poison message is isolated and dead-lettered."""
+        reports = await handle_isolating(
+            commands, name="assessments.ingest", max_tries=self.settings.poison_max_tries,
+            handle=lambda batch: handlers.ingest_assessments(
+                batch, uow=self.uow(), catalogue=self.catalogue, policy=self.policy, clock=self.clock,
+                limits=self.settings.limits()),
+            dead_letter=lambda command, error: handlers.dead_letter_unprocessable(
+                self.uow(), command, error, clock=self.clock))
+        total = handlers.IngestReport()
+        for report in reports:
+            total = total.add(report)
+        return total
 
     async def close(self) -> None:
         await self.engine.dispose()

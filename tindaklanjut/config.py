@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tindaklanjut.events.wire import Limits
+
 
 DEFAULT_WEBHOOK_SECRET = "development-only-webhook-secret"
 
@@ -42,6 +44,13 @@ class Settings(BaseSettings):
 
     broker_host: str = "127.0.0.1"
     broker_port: int = 9092
+
+    # One bound for every incoming message: consumers, the relay's producer, the API's JSON bodies.
+    max_message_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_json_depth: int = Field(default=32, ge=4, le=200)
+    max_indicators: int = Field(default=500, ge=1, le=100_000)   # aspects + indicators of one assessment
+    # A message whose processing fails (not an outage) is dead-lettered after this many tries.
+    poison_max_tries: int = Field(default=3, ge=1, le=100)
 
     shutdown_grace_seconds: float = 15.0       # a stop that hangs longer (broker gone) exits anyway
     outbox_poll_interval: float = 0.2
@@ -98,6 +107,10 @@ class Settings(BaseSettings):
             raise ValueError(f"TINDAKLANJUT_REMINDER_LEASE_SECONDS ({self.reminder_lease_seconds}) must exceed the "
                              f"longest possible send of one digest ({worst_send:.0f} s), or a slow send is repeated")
         return self
+
+    def limits(self) -> Limits:
+        return Limits(max_bytes=self.max_message_bytes, max_depth=self.max_json_depth,
+                      max_indicators=self.max_indicators)
 
     @property
     def resolved_database_url(self) -> str:

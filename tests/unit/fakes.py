@@ -29,15 +29,19 @@ class FakeProcessed:
 
 
 class FakeDirectory:
+    """Newest news only, like the SQL directory."""
+
     def __init__(self):
         self.units = {}
+        self.written_at = {}
 
-    async def preload(self, units):
-        for unit in units:
-            self.units[unit.id] = unit
+    async def preload(self, mentions):
+        for unit, published_at in mentions:
+            await self.upsert_unit(unit, published_at)
 
-    async def upsert_unit(self, unit):
-        self.units[unit.id] = unit
+    async def upsert_unit(self, unit, published_at):
+        if unit.id not in self.written_at or published_at >= self.written_at[unit.id]:
+            self.units[unit.id], self.written_at[unit.id] = unit, published_at
 
 
 class FakeAssessments:

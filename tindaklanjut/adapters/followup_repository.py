@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm_followup as tables
 from tindaklanjut.domain import events
-from tindaklanjut.domain.lifecycle import FollowUpRequest, ReasonCode, RequestKind, RequestStatus
+from tindaklanjut.domain.lifecycle import ConcurrentChange, FollowUpRequest, ReasonCode, RequestKind, RequestStatus
 
 
 class SqlAuditTrail:
@@ -65,6 +65,17 @@ class SqlRequests:
         return _request_from_row(row) if row else None
 
     async def save(self, request: FollowUpRequest) -> None:
+        """A new request, or a decision; a decision only lands on a request
+        that is still pending (two deciders: the later one loses)."""
+        if request.status is not RequestStatus.PENDING:
+            table = tables.FollowUpRequestRow
+            result = await self.session.execute(
+                update(table).where(table.id == request.id, table.status == RequestStatus.PENDING.value)
+                .values(status=request.status.value, decided_by=request.decided_by, decided_at=request.decided_at,
+                        decision_comment=request.decision_comment).execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                raise ConcurrentChange("permohonan ini baru saja diputuskan oleh pengguna lain")
+            return
         await self.session.merge(tables.FollowUpRequestRow(
             id=request.id, recommendation_id=request.recommendation_id, kind=request.kind.value,
             requested_by=request.requested_by, requested_at=request.requested_at, reason=request.reason,

@@ -11,6 +11,9 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from tindaklanjut.config import Settings
 from tindaklanjut.events.registry import all_topics
 
+# Room for the record's key, headers and batch framing above the value limit.
+PRODUCER_OVERHEAD_BYTES = 64 * 1024
+
 
 async def ensure_topics(settings: Settings, topics: list[str] | None = None, timeout: float = 30.0) -> list[str]:
     """Create every topic explicitly with the configured partition count
@@ -43,7 +46,8 @@ async def ensure_topics(settings: Settings, topics: list[str] | None = None, tim
 
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     options = dict(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
-                   compression_type=settings.kafka_compression, request_timeout_ms=30000)
+                   compression_type=settings.kafka_compression, request_timeout_ms=30000,
+                   max_request_size=settings.max_message_bytes + PRODUCER_OVERHEAD_BYTES)
     options.update(overrides)
     return AIOKafkaProducer(**options)
 

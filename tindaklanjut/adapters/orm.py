@@ -44,6 +44,8 @@ class AgencyRow(SQLModel, table=True):
     name: str
     kind: str
     region_code: str
+    # `published_at` of the assessment that last named this agency: an older one never renames it.
+    source_published_at: datetime | None = _ts(nullable=True)
 
 
 class UnitRow(SQLModel, table=True):
@@ -52,6 +54,7 @@ class UnitRow(SQLModel, table=True):
     name: str
     agency_id: str = Field(foreign_key="agency.id", index=True)
     region_code: str
+    source_published_at: datetime | None = _ts(nullable=True)
 
 
 class AssessmentRow(SQLModel, table=True):
@@ -116,6 +119,8 @@ class RecommendationRow(SQLModel, table=True):
     score_change: float | None = None
     issued_at: datetime = _ts()
     updated_at: datetime = _ts()
+    # Optimistic locking: every change checks and bumps it, so two decisions cannot both win.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class ProcessedEventRow(SQLModel, table=True):
@@ -144,6 +149,9 @@ class OutboxRow(SQLModel, table=True):
     headers: list = Field(default_factory=list, sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime = _ts()
     published_at: datetime | None = _ts(nullable=True)
+    # A row the broker refuses for good (too large, cannot be serialised) is parked, not retried.
+    parked_at: datetime | None = _ts(nullable=True)
+    park_reason: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
 
 
 class DeadLetterRow(SQLModel, table=True):
@@ -169,3 +177,27 @@ class SettingRow(SQLModel, table=True):
     __tablename__ = "installation_setting"
     key: str = Field(primary_key=True)
     value: str
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    """An API write made with an `Idempotency-Key`: its answer, replayed for a repeat."""
+
+    __tablename__ = "idempotency_key"
+    key_hash: str = Field(primary_key=True)    # sha256(credential, key)
+    method: str
+    path: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status_code: int | None = None             # None while the first request is still running
+    body: bytes | None = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
+    media_type: str | None = None
+    created_at: datetime = _ts()
+
+
+class BrokerEpochRow(SQLModel, table=True):
+    """One life of a broker whose storage does not survive a restart (the embedded one)."""
+
+    __tablename__ = "broker_epoch"
+    id: int | None = Field(default=None, primary_key=True)
+    bootstrap: str
+    started_at: datetime = _ts()
+    lost_at: datetime | None = _ts(nullable=True)
+    republished: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

@@ -19,6 +19,8 @@ class UserRow(SQLModel, table=True):
     region: str | None = None
     token_hash: str = Field(unique=True)
     created_at: datetime = _ts()
+    expires_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
 
 
 class AuditEntryRow(SQLModel, table=True):

@@ -3,6 +3,10 @@
 At-least-once: a crash between the send and the mark republishes the rows;
 consumers de-duplicate on the CloudEvents (source, id). On PostgreSQL,
 several relays can run: each claims rows with FOR UPDATE SKIP LOCKED.
+
+A row the broker refuses for good (too large, not serialisable) is parked
+with its reason and never blocks the rows behind it; an outage leaves the
+rows unpublished, to be tried again.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
+from tindaklanjut.service_layer.isolation import describe
+from tindaklanjut.service_layer.retrying import is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +34,7 @@ class OutboxRelay:
         self.settings = settings
         self.wakeup = asyncio.Event()
         self.published = 0
+        self.parked = 0
 
     def notify(self) -> None:
         """Called after a commit that wrote outbox rows: relay without waiting for the next poll."""
@@ -37,24 +44,38 @@ class OutboxRelay:
         async with self.session_factory() as session, session.begin():
             # Plain columns, not ORM objects: the relay handles several rows per assessment.
             query = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value, OutboxRow.headers)
-                     .where(OutboxRow.published_at.is_(None))
+                     .where(OutboxRow.published_at.is_(None), OutboxRow.parked_at.is_(None))
                      .order_by(OutboxRow.id).limit(self.settings.outbox_batch_size))
             if session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).all()
             if not rows:
                 return 0
-            deliveries = [
-                await self.producer.send(
-                    self.settings.topic(row.topic), value=row.value,
-                    key=row.key.encode() if row.key is not None else None,
-                    headers=[(name, value.encode()) for name, value in row.headers])
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
-            await session.execute(update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows]))
-                                  .values(published_at=datetime.now(timezone.utc)))
-        self.published += len(rows)
+            deliveries, failures = {}, {}
+            for row in rows:
+                try:
+                    deliveries[row.id] = await self.producer.send(
+                        self.settings.topic(row.topic), value=row.value,
+                        key=row.key.encode() if row.key is not None else None,
+                        headers=[(name, value.encode()) for name, value in row.headers])
+                except Exception as error:   # refused before sending (size, serialisation) or broker away
+                    failures[row.id] = error
+            outcomes = await asyncio.gather(*deliveries.values(), return_exceptions=True)
+            failures.update((row_id, outcome) for row_id, outcome in zip(deliveries, outcomes)
+                            if isinstance(outcome, BaseException))
+            now = datetime.now(timezone.utc)
+            published = [row.id for row in rows if row.id not in failures]
+            parked = {row_id: error for row_id, error in failures.items() if not is_transient(error)}
+            if published:
+                await session.execute(update(OutboxRow).where(OutboxRow.id.in_(published)).values(published_at=now))
+            for row_id, error in parked.items():
+                log.error("outbox.row_parked", row_id=row_id, reason=describe(error))
+                await session.execute(update(OutboxRow).where(OutboxRow.id == row_id)
+                                      .values(parked_at=now, park_reason=describe(error)))
+        self.published += len(published)
+        self.parked += len(parked)
+        if len(failures) > len(parked):      # an outage: leave the rest for the next round
+            raise next(error for error in failures.values() if is_transient(error))
         return len(rows)
 
     async def run(self) -> None:

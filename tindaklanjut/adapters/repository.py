@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
+from tindaklanjut.domain.lifecycle import ConcurrentChange
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
                                        Scope, Status)
-from tindaklanjut.events.assessment import Unit
+from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
 from tindaklanjut.service_layer.messages import OutboundMessage
 
 
@@ -67,55 +68,65 @@ class SqlProcessedEvents:
 
 
 class SqlDirectory:
-    """Agencies and units, upserted from the events that mention them."""
+    """Agencies and units, upserted from the events that mention them. Only
+    the newest news counts: a row changes only for an assessment published at
+    or after the one that last wrote it, so a redelivered or older event never
+    renames a unit or an agency."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.units: dict[str, Unit] = {}
+        self.units: dict[str, Unit] = {}          # as stored, for the names in outgoing events
 
-    async def preload(self, units: list[Unit]) -> None:
-        """Upsert a batch's agencies and units with two reads and one flush."""
-        latest = {unit.id: unit for unit in units}
-        agencies = {unit.agency.id: unit for unit in latest.values()}
-        existing_agencies = {row.id: row for chunk in _chunks(list(agencies)) for row in await self.session.scalars(
+    async def preload(self, mentions: list[tuple[Unit, datetime]]) -> None:
+        """Upsert a batch's agencies and units (each with the `published_at` of
+        the fresh assessment naming it) with two reads and one flush."""
+        newest: dict[str, tuple[Unit, datetime]] = {}
+        for unit, published_at in mentions:
+            if unit.id not in newest or published_at >= newest[unit.id][1]:
+                newest[unit.id] = (unit, published_at)
+        agencies: dict[str, tuple[Unit, datetime]] = {}
+        for unit, published_at in newest.values():
+            if unit.agency.id not in agencies or published_at >= agencies[unit.agency.id][1]:
+                agencies[unit.agency.id] = (unit, published_at)
+        agency_rows = {row.id: row for chunk in _chunks(list(agencies)) for row in await self.session.scalars(
             select(orm.AgencyRow).where(orm.AgencyRow.id.in_(chunk)))}
-        existing_units = {row.id: row for chunk in _chunks(list(latest)) for row in await self.session.scalars(
+        unit_rows = {row.id: row for chunk in _chunks(list(newest)) for row in await self.session.scalars(
             select(orm.UnitRow).where(orm.UnitRow.id.in_(chunk)))}
-        for agency_id, unit in agencies.items():
-            row = existing_agencies.get(agency_id)
-            if row is None:
-                self.session.add(orm.AgencyRow(id=agency_id, name=unit.agency.name, kind=unit.agency.kind.value,
-                                               region_code=_agency_region(unit)))
-            else:
-                row.name, row.kind = unit.agency.name, unit.agency.kind.value
-        for unit_id, unit in latest.items():
-            row = existing_units.get(unit_id)
-            if row is None:
-                self.session.add(orm.UnitRow(id=unit_id, name=unit.name, agency_id=unit.agency.id,
-                                             region_code=unit.region_code))
-            else:
-                row.name, row.agency_id, row.region_code = unit.name, unit.agency.id, unit.region_code
+        for agency_id, (unit, published_at) in agencies.items():
+            agency_rows[agency_id] = self._write_agency(agency_rows.get(agency_id), unit, published_at)
+        for unit_id, (unit, published_at) in newest.items():
+            unit_rows[unit_id] = self._write_unit(unit_rows.get(unit_id), unit, published_at)
         await self.session.flush()  # parents before the rows that reference them
-        self.units.update(latest)
+        for unit_id, row in unit_rows.items():
+            self.units[unit_id] = _unit_from_rows(row, agency_rows[row.agency_id])
 
-    async def upsert_unit(self, unit: Unit) -> None:
-        if self.units.get(unit.id) == unit:
-            return
-        agency = await self.session.get(orm.AgencyRow, unit.agency.id)
-        if agency is None:
-            self.session.add(orm.AgencyRow(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value,
-                                           region_code=_agency_region(unit)))
-        else:
-            agency.name, agency.kind = unit.agency.name, unit.agency.kind.value
-        row = await self.session.get(orm.UnitRow, unit.id)
-        if row is None:
-            self.session.add(orm.UnitRow(id=unit.id, name=unit.name, agency_id=unit.agency.id,
-                                         region_code=unit.region_code))
-        else:
-            row.name, row.agency_id, row.region_code = unit.name, unit.agency.id, unit.region_code
+    async def upsert_unit(self, unit: Unit, published_at: datetime) -> None:
         if unit.id not in self.units:
-            await self.session.flush()  # parents before the rows that reference them
-        self.units[unit.id] = unit
+            await self.preload([(unit, published_at)])
+
+    def _write_agency(self, row: orm.AgencyRow | None, unit: Unit, published_at: datetime) -> orm.AgencyRow:
+        if row is None:
+            row = orm.AgencyRow(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value,
+                                region_code=_agency_region(unit), source_published_at=published_at)
+            self.session.add(row)
+        elif row.source_published_at is None or published_at >= row.source_published_at:
+            row.name, row.kind, row.source_published_at = unit.agency.name, unit.agency.kind.value, published_at
+        return row
+
+    def _write_unit(self, row: orm.UnitRow | None, unit: Unit, published_at: datetime) -> orm.UnitRow:
+        if row is None:
+            row = orm.UnitRow(id=unit.id, name=unit.name, agency_id=unit.agency.id, region_code=unit.region_code,
+                              source_published_at=published_at)
+            self.session.add(row)
+        elif row.source_published_at is None or published_at >= row.source_published_at:
+            row.name, row.agency_id, row.region_code = unit.name, unit.agency.id, unit.region_code
+            row.source_published_at = published_at
+        return row
+
+
+def _unit_from_rows(unit: orm.UnitRow, agency: orm.AgencyRow) -> Unit:
+    return Unit.model_construct(id=unit.id, name=unit.name, region_code=unit.region_code, agency=Agency.model_construct(
+        id=agency.id, name=agency.name, kind=AgencyKind(agency.kind)))
 
 
 def _agency_region(unit: Unit) -> str:
@@ -173,7 +184,8 @@ def _recommendation_row(r: Recommendation) -> dict:
         updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
         catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
         indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score, had_action=r.had_action,
-        extended=r.extended, verified_at=None, next_assessment_id=None, next_score_ratio=None, score_change=None)
+        extended=r.extended, verified_at=None, next_assessment_id=None, next_score_ratio=None, score_change=None,
+        version=1)
 
 
 def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
@@ -186,7 +198,8 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
         issued_at=row.issued_at, status=Status(row.status), indicator_name=row.indicator_name,
         evidence=row.evidence, catalogue_version=row.catalogue_version, template=row.template,
         carried_over_from=row.carried_over_from, indicator_score=row.indicator_score,
-        indicator_max_score=row.indicator_max_score, had_action=row.had_action, extended=row.extended)
+        indicator_max_score=row.indicator_max_score, had_action=row.had_action, extended=row.extended,
+        version=row.version)
 
 
 class SqlRecommendations:
@@ -230,18 +243,24 @@ class SqlRecommendations:
         return [recommendation_from_row(row) for row in rows]
 
     async def save(self, recommendation: Recommendation, at: datetime) -> None:
-        """Write back a changed recommendation."""
+        """Write back a changed recommendation if nobody changed it since it
+        was read (its version); otherwise `ConcurrentChange`."""
         await self.write_new()
         self.seen.append(recommendation)
-        row = await self.session.get(orm.RecommendationRow, recommendation.id)
-        r = recommendation
-        for name in REVISABLE_FIELDS:
-            setattr(row, name, getattr(r, name))
-        row.priority, row.status, row.updated_at = r.priority.value, r.status.value, at
-        row.carried_over_from, row.had_action, row.extended = r.carried_over_from, r.had_action, r.extended
-        row.indicator_score, row.indicator_max_score = r.indicator_score, r.indicator_max_score
-        if r.status is Status.VERIFIED and row.verified_at is None:
-            row.verified_at = at
+        r, table = recommendation, orm.RecommendationRow
+        values = {name: getattr(r, name) for name in REVISABLE_FIELDS}
+        values.update(priority=r.priority.value, status=r.status.value, updated_at=at,
+                      carried_over_from=r.carried_over_from, had_action=r.had_action, extended=r.extended,
+                      indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score,
+                      version=r.version + 1)
+        if r.status is Status.VERIFIED:
+            values["verified_at"] = func.coalesce(table.verified_at, literal(at, type_=orm.UTCDateTime()))
+        result = await self.session.execute(
+            update(table).where(table.id == r.id, table.version == r.version).values(**values)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise ConcurrentChange()
+        r.version += 1
 
     async def open_in_earlier_cycles(self, unit_id: str, cycle: str) -> list[Recommendation]:
         """Open indicator recommendations of this unit from cycles before `cycle`."""

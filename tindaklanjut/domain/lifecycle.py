@@ -140,6 +140,14 @@ class NotPermitted(DomainError):
     pass
 
 
+class ConcurrentChange(DomainError):
+    """Someone else changed the item between reading and writing it: the later writer loses."""
+
+    def __init__(self, message: str = "rekomendasi ini baru saja diubah oleh pengguna lain; "
+                                      "muat ulang lalu ulangi tindakan Anda") -> None:
+        super().__init__(message)
+
+
 class RequestKind(StrEnum):
     NOT_ACTIONABLE = "not_actionable"
     EXTENSION = "extension"

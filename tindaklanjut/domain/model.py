@@ -74,6 +74,7 @@ class Recommendation:
     had_action: bool = False
     extended: bool = False
     status: Status = Status.OPEN
+    version: int = 1     # the stored row's version this object was read at (optimistic locking)
     events: list[events.Event] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod

@@ -33,6 +33,7 @@ from tindaklanjut.events import cycle as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.service_layer.messages import Origin, OutboundMessage
 from tindaklanjut.service_layer.handlers import dead_letter
+from tindaklanjut.service_layer.isolation import describe
 from tindaklanjut.service_layer.validation import Rejected, parse_cloudevent
 
 log = structlog.get_logger(__name__)
@@ -187,6 +188,14 @@ def parse_cycle_closed(raw: bytes, catalogue: FrameworkCatalogue) -> wire.CycleC
     if catalogue.get(event.data.framework) is None:
         raise Rejected("unknown_framework", f"framework {event.data.framework!r} is not configured")
     return event
+
+
+async def dead_letter_unprocessable(uow, raw: bytes, origin: Origin, error: BaseException, *,
+                                    clock: Callable[[], datetime]) -> None:
+    """A `cycle.closed` message that failed again and again: dead-letter it."""
+    async with uow:
+        await dead_letter(uow, raw, origin, Rejected("processing_failed", describe(error)), at=clock())
+        await uow.commit()
 
 
 async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: FrameworkCatalogue,

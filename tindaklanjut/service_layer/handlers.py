@@ -17,6 +17,8 @@ from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
+from tindaklanjut.service_layer.isolation import describe
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
@@ -30,8 +32,14 @@ class IngestReport:
     recommendations: int = 0
 
 
+    def add(self, other: "IngestReport") -> "IngestReport":
+        return IngestReport(self.processed + other.processed, self.duplicates + other.duplicates,
+                            self.dead_lettered + other.dead_lettered, self.recommendations + other.recommendations)
+
+
 async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catalogue: FrameworkCatalogue,
-                             policy: Policy, clock: Callable[[], datetime]) -> IngestReport:
+                             policy: Policy, clock: Callable[[], datetime],
+                             limits: Limits = DEFAULT_LIMITS) -> IngestReport:
     """Validate, store and derive recommendations for a batch of raw
     assessment messages, in one transaction. Invalid ones are dead-lettered
     (with their reason and original bytes) in the same transaction, so a
@@ -41,7 +49,7 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
         valid = []
         for command in commands:
             try:
-                valid.append(parse_assessment(command.raw, catalogue))
+                valid.append(parse_assessment(command.raw, catalogue, limits))
             except Rejected as rejected:
                 if await dead_letter(uow, command.raw, command.origin, rejected, at=clock()):
                     report.dead_lettered += 1
@@ -49,7 +57,9 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
             # Read what the whole batch needs up front: a few queries per batch, not six per event.
             await uow.processed.preload({(event.source, event.id) for event in valid})
             await uow.assessments.preload({event.data.assessment_id for event in valid})
-            await uow.directory.preload([event.data.unit for event in valid])
+            # Only fresh news may change the directory (not a redelivery, not an older revision).
+            await uow.directory.preload([(event.data.unit, event.data.published_at) for event in valid
+                                         if await _is_fresh(uow, event)])
             await uow.recommendations.preload_units({event.data.unit.id for event in valid})
         for event in valid:
             report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, policy=policy, at=clock(),
@@ -57,6 +67,17 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
         await uow.recommendations.apply_next_cycle_scores()
         await uow.commit()
     return report
+
+
+async def dead_letter_unprocessable(uow, command: IngestAssessment, error: BaseException, *,
+                                    clock: Callable[[], datetime]) -> IngestReport:
+    """A message that failed again and again (not an outage): dead-letter it
+    with the error as its reason so the partition moves on."""
+    async with uow:
+        stored = await dead_letter(uow, command.raw, command.origin,
+                                   Rejected("processing_failed", describe(error)), at=clock())
+        await uow.commit()
+    return IngestReport(dead_lettered=int(stored))
 
 
 async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at: datetime) -> bool:
@@ -75,6 +96,13 @@ async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at
     log.warning("message.dead_lettered", topic=origin.topic, code=rejected.code, reason=rejected.message,
                 offset=origin.offset)
     return True
+
+
+async def _is_fresh(uow, event: AssessmentPublishedEvent) -> bool:
+    if await uow.processed.seen(event.source, event.id):
+        return False
+    latest = await uow.assessments.latest_revision(event.data.assessment_id)
+    return latest is None or event.data.revision > latest
 
 
 async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkCatalogue, policy: Policy,
@@ -98,7 +126,7 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         published_at=data.published_at,
         follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
         source=event.source, event_id=event.id)
-    await uow.directory.upsert_unit(data.unit)
+    await uow.directory.upsert_unit(data.unit, data.published_at)
     uow.assessments.add(assessment, data.model_dump(mode="json"), at)
     recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
     existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}

@@ -13,10 +13,14 @@ from tindaklanjut.events import recommendation as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.events.registry import DEAD_LETTER_TOPIC
+from tindaklanjut.events.wire import DEFAULT_LIMITS
 from tindaklanjut.service_layer.messages import OutboundMessage
 
 SOURCE = "urn:tindaklanjut:recommender"
 DLQ_REASON_HEADER = "tindaklanjut-dlq-reason"
+DLQ_TRUNCATED_HEADER = "tindaklanjut-dlq-truncated"   # the original size, when the value was cut
+# A dead letter's value is cut below the usual broker limit (about 1 MiB), with room for its headers.
+DEAD_LETTER_VALUE_MAX = DEFAULT_LIMITS.max_bytes - 64 * 1024
 
 
 def _encode(envelope: dict) -> bytes:
@@ -58,10 +62,16 @@ def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) 
 
 
 def dead_letter(*, raw: bytes, key: str | None, origin_topic: str, partition: int, offset: int, code: str,
-                message: str, errors: list[dict], at: datetime, sha256: str) -> OutboundMessage:
-    """The original bytes unchanged as the value; the reason in headers."""
-    reason = json.dumps({"code": code, "message": message, "errors": errors[:20], "topic": origin_topic,
-                         "partition": partition, "offset": offset, "received_at": at.isoformat()},
-                        ensure_ascii=False)
+                message: str, errors: list[dict], at: datetime, sha256: str,
+                max_value_bytes: int = DEAD_LETTER_VALUE_MAX) -> OutboundMessage:
+    """The original bytes as the value (cut to `max_value_bytes`, so a dead
+    letter always fits the broker; the full bytes stay in the database); the
+    reason in headers."""
+    reason = json.dumps({"code": code, "message": message[:2000], "errors": errors[:20], "topic": origin_topic,
+                         "partition": partition, "offset": offset, "received_at": at.isoformat(),
+                         "size": len(raw), "sha256": sha256}, ensure_ascii=False)
+    headers = [(DLQ_REASON_HEADER, reason), ("tindaklanjut-dlq-code", code)]
+    if len(raw) > max_value_bytes:
+        headers.append((DLQ_TRUNCATED_HEADER, str(len(raw))))
     return OutboundMessage(topic=DEAD_LETTER_TOPIC, key=key, event_type="deadletter", event_id=sha256,
-                           value=raw, headers=[(DLQ_REASON_HEADER, reason), ("tindaklanjut-dlq-code", code)])
+                           value=raw[:max_value_bytes], headers=headers)

@@ -7,7 +7,6 @@ configuration (framework, scale for the cycle, overall score range) are here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from typing import TypeVar
@@ -15,7 +14,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
-from tindaklanjut.events import assessment
+from tindaklanjut.events import assessment, wire
+from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 
 
 EventT = TypeVar("EventT", bound=BaseModel)
@@ -36,12 +36,16 @@ def _errors(exc: ValidationError) -> list[dict]:
             for err in exc.errors(include_url=False, include_input=False)]
 
 
-def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT]) -> EventT:
+def _in_data(loc: str) -> bool:
+    return loc == "data" or loc.startswith("data.")
+
+
+def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT], limits: Limits = DEFAULT_LIMITS) -> EventT:
     """Bytes -> a typed CloudEvent of `event_type`, or `Rejected` with the reason code."""
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected("malformed_json", f"not a JSON document: {exc}") from None
+        document = wire.decode(raw, limits)
+    except wire.WireError as exc:
+        raise Rejected(exc.code, exc.message) from None
     if not isinstance(document, dict):
         raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
     if document.get("type") != event_type:
@@ -50,14 +54,19 @@ def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT]) -> EventT
         return model.model_validate(document)
     except ValidationError as exc:
         errors = _errors(exc)
-        code = "invalid_payload" if all(e["loc"].startswith("data") for e in errors) else "invalid_envelope"
+        code = "invalid_payload" if all(_in_data(e["loc"]) for e in errors) else "invalid_envelope"
         raise Rejected(code, f"{len(errors)} validation error(s): " +
                        "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
 
 
-def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue) -> assessment.AssessmentPublishedEvent:
-    event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent)
+def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue,
+                     limits: Limits = DEFAULT_LIMITS) -> assessment.AssessmentPublishedEvent:
+    event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent, limits)
     data = event.data
+    indicators = sum(len(aspect.indicators) for aspect in data.aspects)
+    if len(data.aspects) + indicators > limits.max_indicators:
+        raise Rejected("too_many_items", f"{len(data.aspects)} aspects and {indicators} indicators "
+                       f"(at most {limits.max_indicators} together)")
     framework = catalogue.get(data.framework)
     if framework is None:
         raise Rejected("unknown_framework", f"framework {data.framework!r} is not configured")
