@@ -44,6 +44,18 @@ class Worker(faust.Worker):
         os._exit(EXIT_FORCED)
 
 
+def broker_credentials(settings: Settings):
+    """The configured Kafka security as faust credentials (None for PLAINTEXT)."""
+    options = settings.kafka_security()
+    if not options:
+        return None
+    if "sasl_mechanism" in options:
+        return faust.SASLCredentials(username=options["sasl_plain_username"],
+                                     password=options["sasl_plain_password"], mechanism=options["sasl_mechanism"],
+                                     ssl_context=options.get("ssl_context"))
+    return faust.SSLCredentials(options["ssl_context"])
+
+
 def build_app(settings: Settings, container: Container) -> faust.App:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -63,6 +75,8 @@ def build_app(settings: Settings, container: Container) -> faust.App:
         broker_commit_every=settings.ingest_batch_size,
         broker_commit_interval=0.5,
         producer_acks=-1,
+        producer_max_request_size=settings.max_message_bytes + 64 * 1024,
+        broker_credentials=broker_credentials(settings),
     )
 
     @app.task

@@ -124,7 +124,8 @@ class WebhookSink:
                 with sink._lock:
                     sink.requests += 1
                     number = sink.requests
-                if not hmac.compare_digest(expected, self.headers.get("X-Tindaklanjut-Signature", "")):
+                fresh = timestamp.isdigit() and abs(time.time() - int(timestamp)) <= 300   # replay window
+                if not fresh or not hmac.compare_digest(expected, self.headers.get("X-Tindaklanjut-Signature", "")):
                     with sink._lock:
                         sink.bad_signatures += 1
                     return self._answer(401)

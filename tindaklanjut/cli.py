@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from importlib.resources import files
 from pathlib import Path
@@ -251,15 +251,43 @@ app.add_typer(users_app, name="users")
 def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
               role: Annotated[Role, typer.Option(help="what the user may do")],
               agency: Annotated[str | None, typer.Option(help="agency id (for role agency)")] = None,
-              region: Annotated[str | None, typer.Option(help="region code (for role secretary)")] = None) -> None:
+              region: Annotated[str | None, typer.Option(help="region code (for role secretary)")] = None,
+              expires_in_days: Annotated[int, typer.Option(min=0, max=3650,
+                                                           help="days until the token expires (0: never)")] = 365,
+              ) -> None:
     """Create an API user; prints the bearer token once (it is stored hashed)."""
+    expires_in = timedelta(days=expires_in_days) if expires_in_days else None
     try:
-        token = _with_container(lambda c: users.add_user(c.sessions, name, role, agency_id=agency, region=region))
+        token = _with_container(lambda c: users.add_user(c.sessions, name, role, agency_id=agency, region=region,
+                                                         expires_in=expires_in))
     except DomainError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     err.print(f"pengguna [bold]{name}[/bold] ({role.value}) dibuat. Simpan token ini; token tidak ditampilkan lagi:")
     sys.stdout.write(token + "\n")
+
+
+tokens_app = typer.Typer(help="API tokens: list their state, revoke one.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("list")
+def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """Every user's token: active, expired or revoked (the tokens themselves are never shown)."""
+    rows = _with_container(lambda c: users.list_tokens(c.sessions))
+    _print_rows(rows, format, ["name", "role", "agency_id", "region", "state", "expires_at", "revoked_at"],
+                f"Tokens ({len(rows)})")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="the user whose token is revoked")]) -> None:
+    """Revoke a user's token at once."""
+    try:
+        _with_container(lambda c: users.revoke_token(c.sessions, name))
+    except DomainError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"token pengguna [bold]{name}[/bold] dicabut")
 
 
 @app.command()

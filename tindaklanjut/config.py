@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 300
     kafka_rebalance_timeout_ms: int = 2000
 
+    # Security of every Kafka client (faust, aiokafka producers, consumers and admin). Apache Kafka
+    # clusters usually want SASL_SSL with SCRAM-SHA-512; the embedded broker speaks PLAINTEXT.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: Path | None = None        # CA bundle for the brokers' certificates (default: the system's)
+
     broker_host: str = "127.0.0.1"
     broker_port: int = 9092
 
@@ -98,8 +106,20 @@ class Settings(BaseSettings):
                 "TINDAKLANJUT_DATABASE_URL must be set in production "
                 "(the SQLite default is for the embedded stack only)"
             )
-        if self.environment == "production" and self.webhook_secret == DEFAULT_WEBHOOK_SECRET:
-            raise ValueError("TINDAKLANJUT_WEBHOOK_SECRET must be set in production (the default is public)")
+        if self.environment == "production":
+            missing = [name for name, value in (
+                ("TINDAKLANJUT_WEBHOOK_SECRET", self.webhook_secret != DEFAULT_WEBHOOK_SECRET),
+                ("TINDAKLANJUT_SMTP_USERNAME", bool(self.smtp_username)),
+                ("TINDAKLANJUT_SMTP_PASSWORD", bool(self.smtp_password)),
+                ("TINDAKLANJUT_KAFKA_SASL_USERNAME", bool(self.kafka_sasl_username)
+                 or not self.kafka_security_protocol.startswith("SASL")),
+                ("TINDAKLANJUT_KAFKA_SASL_PASSWORD", bool(self.kafka_sasl_password)
+                 or not self.kafka_security_protocol.startswith("SASL"))) if not value]
+            if missing:
+                raise ValueError(f"production needs these secrets, which are not set: {', '.join(missing)}")
+            if not (self.smtp_starttls or self.smtp_tls):
+                raise ValueError("production sends e-mail over TLS: set TINDAKLANJUT_SMTP_STARTTLS or "
+                                 "TINDAKLANJUT_SMTP_TLS")
         worst_send = max(self.smtp_max_attempts * self.smtp_timeout, self.webhook_max_attempts * self.webhook_timeout) \
             + sum(min(self.delivery_backoff_base * 2 ** n, self.delivery_backoff_max)
                   for n in range(max(self.smtp_max_attempts, self.webhook_max_attempts)))
@@ -107,6 +127,21 @@ class Settings(BaseSettings):
             raise ValueError(f"TINDAKLANJUT_REMINDER_LEASE_SECONDS ({self.reminder_lease_seconds}) must exceed the "
                              f"longest possible send of one digest ({worst_send:.0f} s), or a slow send is repeated")
         return self
+
+    def kafka_security(self) -> dict:
+        """aiokafka keyword arguments for the configured security (empty for PLAINTEXT)."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return {}
+        options: dict = {"security_protocol": self.kafka_security_protocol}
+        if "SSL" in self.kafka_security_protocol:
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(cafile=str(self.kafka_ssl_cafile)
+                                                        if self.kafka_ssl_cafile else None)
+        if self.kafka_security_protocol.startswith("SASL"):
+            options.update(sasl_mechanism=self.kafka_sasl_mechanism, sasl_plain_username=self.kafka_sasl_username,
+                           sasl_plain_password=self.kafka_sasl_password)
+        return options
 
     def limits(self) -> Limits:
         return Limits(max_bytes=self.max_message_bytes, max_depth=self.max_json_depth,

@@ -199,9 +199,19 @@ def test_signature_is_hmac_sha256_over_timestamp_and_body():
     body = b'{"a":1}'
     expected = hmac.new(b"rahasia", b"1738630800." + body, hashlib.sha256).hexdigest()
     assert sign("rahasia", "1738630800", body) == f"sha256={expected}"
-    assert verify("rahasia", "1738630800", body, f"sha256={expected}")
-    assert not verify("rahasia", "1738630801", body, f"sha256={expected}")
-    assert not verify("lain", "1738630800", body, f"sha256={expected}")
+    now = 1738630800 + 120
+    assert verify("rahasia", "1738630800", body, f"sha256={expected}", now=now)
+    assert not verify("rahasia", "1738630801", body, f"sha256={expected}", now=now)
+    assert not verify("lain", "1738630800", body, f"sha256={expected}", now=now)
+
+
+def test_a_signature_older_than_five_minutes_is_a_replay():
+    body = b'{"a":1}'
+    signature = sign("rahasia", "1738630800", body)
+    assert verify("rahasia", "1738630800", body, signature, now=1738630800 + 300)
+    assert not verify("rahasia", "1738630800", body, signature, now=1738630800 + 301)
+    assert not verify("rahasia", "1738630800", body, signature, now=1738630800 - 301)
+    assert not verify("rahasia", "soon", body, signature, now=1738630800)
 
 
 class FakeLog:
@@ -269,6 +279,18 @@ def test_policy_and_settings_refuse_unsafe_values():
                                         {"id": "b", "offset_days": -1, "roles": ["sekda"]}]})
     with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
         Settings(environment="production", database_url="postgresql://db/x")
-    Settings(environment="production", database_url="postgresql://db/x", webhook_secret="a-real-secret")
+    production = dict(environment="production", database_url="postgresql://db/x", webhook_secret="a-real-secret",
+                      smtp_username="tl", smtp_password="pw", smtp_starttls=True)
+    Settings(**production)
+    for missing in ("smtp_username", "smtp_password"):
+        with pytest.raises(ValidationError, match=missing.upper()):
+            Settings(**{**production, missing: ""})
+    with pytest.raises(ValidationError, match="STARTTLS"):
+        Settings(**{**production, "smtp_starttls": False})
+    with pytest.raises(ValidationError, match="KAFKA_SASL_PASSWORD"):
+        Settings(**production, kafka_security_protocol="SASL_SSL", kafka_sasl_username="tl")
+    secured = Settings(**production, kafka_security_protocol="SASL_SSL", kafka_sasl_username="tl",
+                       kafka_sasl_password="pw").kafka_security()
+    assert secured["sasl_mechanism"] == "SCRAM-SHA-512" and secured["ssl_context"] is not None
     with pytest.raises(ValidationError, match="LEASE_SECONDS"):
         Settings(reminder_lease_seconds=30)

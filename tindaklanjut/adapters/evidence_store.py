@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,19 +36,35 @@ class EvidenceTooLarge(EvidenceRejected):
     pass
 
 
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_RATIO = 200            # declared uncompressed / compressed, over the whole archive
+MAX_ZIP_EXPANDED = 1024 ** 3   # declared uncompressed total
+
+
 def _sniff_zip(content: bytes) -> str | None:
+    """Office documents by their inner layout, reading only the central
+    directory and at most a few bytes of one entry: nothing is decompressed
+    whole, so a zip bomb costs no memory."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
+            entries = archive.infolist()
+            if len(entries) > MAX_ZIP_ENTRIES:
+                return None
+            expanded = sum(e.file_size for e in entries)
+            if expanded > MAX_ZIP_EXPANDED or expanded > MAX_ZIP_RATIO * max(len(content), 1):
+                return None
+            names = {e.filename for e in entries}
             if "mimetype" in names:
-                mimetype = archive.read("mimetype").decode("ascii", "replace").strip()
+                with archive.open("mimetype") as entry:
+                    mimetype = entry.read(100).decode("ascii", "replace").strip()
                 return mimetype if mimetype in ALLOWED else None
             if "[Content_Types].xml" in names:
                 for prefix, media_type in (("word/", "wordprocessingml.document"), ("xl/", "spreadsheetml.sheet"),
                                            ("ppt/", "presentationml.presentation")):
                     if any(n.startswith(prefix) for n in names):
                         return f"application/vnd.openxmlformats-officedocument.{media_type}"
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError, EOFError,
+            OSError):
         return None
     return None
 
@@ -103,6 +120,16 @@ class EvidenceStore:
             partial.write_bytes(content)
             os.replace(partial, path)
         return StoredFile(sha256=digest, media_type=media_type, size=len(content))
+
+    @staticmethod
+    def safe_name(filename: str | None) -> str:
+        """The name to store and show: no directories, no control characters,
+        no leading dots, at most 200 characters (the extension kept)."""
+        name = re.split(r"[\\/]", filename or "")[-1]
+        name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
+        stem, extension = os.path.splitext(name)
+        name = stem[:200 - len(extension[:20])] + extension[:20]
+        return name or "berkas"
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256

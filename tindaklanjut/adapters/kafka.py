@@ -19,7 +19,8 @@ async def ensure_topics(settings: Settings, topics: list[str] | None = None, tim
     """Create every topic explicitly with the configured partition count
     (a broker may auto-create unknown topics with other settings)."""
     names = [settings.topic(t) for t in (topics or all_topics())]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10000,
+                                **settings.kafka_security())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -47,7 +48,7 @@ async def ensure_topics(settings: Settings, topics: list[str] | None = None, tim
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     options = dict(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
                    compression_type=settings.kafka_compression, request_timeout_ms=30000,
-                   max_request_size=settings.max_message_bytes + PRODUCER_OVERHEAD_BYTES)
+                   max_request_size=settings.max_message_bytes + PRODUCER_OVERHEAD_BYTES, **settings.kafka_security())
     options.update(overrides)
     return AIOKafkaProducer(**options)
 
@@ -57,6 +58,6 @@ def consumer(settings: Settings, *topics: str, group_id: str | None, **overrides
                    auto_offset_reset="earliest", enable_auto_commit=False,
                    session_timeout_ms=settings.kafka_session_timeout_ms,
                    heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-                   rebalance_timeout_ms=settings.kafka_rebalance_timeout_ms)
+                   rebalance_timeout_ms=settings.kafka_rebalance_timeout_ms, **settings.kafka_security())
     options.update(overrides)
     return AIOKafkaConsumer(*(settings.topic(t) for t in topics), **options)

@@ -91,8 +91,18 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={mac.hexdigest()}"
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float | None = None,
+           tolerance: float = SIGNATURE_TOLERANCE_SECONDS) -> bool:
+    """What a receiver should do: the signature matches and the timestamp is
+    within `tolerance` seconds of its own clock (an old request is a replay)."""
+    try:
+        age = abs((time.time() if now is None else now) - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 class AttemptLog(Protocol):

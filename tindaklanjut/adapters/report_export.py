@@ -46,6 +46,17 @@ class ReportTable:
     rate_columns: frozenset[int] = frozenset()
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: Any) -> Any:
+    """A text that a spreadsheet would run as a formula gets a leading
+    apostrophe (OWASP, CSV injection); numbers stay numbers."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
 def _tally_headers() -> list[str]:
     return ([header for _attr, header, _kind in TALLY_COLUMNS] + [BPK_SHORT[s] for s in BpkStatus]
             + [f"Lewat tenggat {label}" for _key, _f, _l, label in AGE_BUCKETS])
@@ -111,7 +122,7 @@ def to_csv(report: CycleReport) -> str:
     for table in tables(report):
         writer.writerow([table.title])
         writer.writerow(table.headers)
-        writer.writerows([["" if cell is None else cell for cell in row] for row in table.rows])
+        writer.writerows([["" if cell is None else neutralise(cell) for cell in row] for row in table.rows])
         writer.writerow([])
     return buffer.getvalue()
 
@@ -129,7 +140,7 @@ def to_xlsx(report: CycleReport) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(row)
+            sheet.append([neutralise(cell) for cell in row])
         for column in table.rate_columns:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
                 if isinstance(cell.value, float | int):

@@ -1,9 +1,7 @@
 """The FastAPI application. Routes are thin: authenticate, turn the request
 into a service-layer call, map domain errors to clear 4xx answers."""
 
-import json
 from collections.abc import Callable
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 import orjson
@@ -12,34 +10,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from tindaklanjut.adapters import kafka
 from tindaklanjut.adapters.evidence_store import EvidenceStore
-from tindaklanjut.adapters.publisher import message_key
 from tindaklanjut.api import models, queries
 from tindaklanjut.api.cycles import cycle_router
 from tindaklanjut.api.errors import ERRORS, ApiError, call_service
+from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor, RequestKind, RequestStatus, Role, Status
-from tindaklanjut.events.envelope import topic_for_type
-from tindaklanjut.service_layer import followup, users
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.service_layer import followup, handlers
+from tindaklanjut.service_layer.validation import Rejected
 
 bearer = HTTPBearer(auto_error=False, description="Token dari `tindaklanjut users add`")
 
 
-def create_api(container: Container) -> FastAPI:
+def create_api(container: Container, *, failed_logins: FailedLogins | None = None) -> FastAPI:
     settings = container.settings
     store = EvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-    state: dict = {}
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI):
-        yield
-        if "producer" in state:
-            await state["producer"].stop()
-
-    api = FastAPI(title="tindaklanjut", version="1", lifespan=lifespan,
+    api = FastAPI(title="tindaklanjut", version="1",
                   description="Tindak lanjut rekomendasi hasil penilaian pelayanan publik.")
+    api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
+
+    @api.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(status_code=413, content={"code": "too_large", "message": exc.detail})
 
     @api.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -53,12 +47,12 @@ def create_api(container: Container) -> FastAPI:
                   for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
-    async def actor(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
-        if credentials is None or not credentials.credentials:
-            raise ApiError(401, "unauthenticated", "token diperlukan")
-        found = await users.authenticate(container.sessions, credentials.credentials)
+    async def actor(request: Request,
+                    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Actor:
+        # Authenticated by the guard before the body was read.
+        found = getattr(request.state, "actor", None)
         if found is None:
-            raise ApiError(401, "unauthenticated", "token tidak valid")
+            raise ApiError(401, "unauthenticated", "token diperlukan")
         return found
 
     def require(*roles: Role) -> Callable:
@@ -91,22 +85,11 @@ def create_api(container: Container) -> FastAPI:
     async def publish_assessment(request: Request, _current: Evaluator) -> models.AcceptedOut:
         raw = await request.body()
         try:
-            parse_assessment(raw, container.catalogue)
+            message = await handlers.accept_assessment(raw, uow=container.uow(), catalogue=container.catalogue,
+                                                       limits=settings.limits(), clock=container.clock)
         except Rejected as rejected:
             raise ApiError(400, rejected.code, rejected.message) from None
-        document = json.loads(raw)
-        try:
-            if "producer" not in state:
-                producer = kafka.producer(settings)
-                await producer.start()
-                state["producer"] = producer
-            topic = topic_for_type(document["type"])
-            key = message_key(document)
-            await state["producer"].send_and_wait(settings.topic(topic), value=raw, key=key.encode())
-        except Exception as exc:  # the broker is away: say so, keep nothing half-done
-            state.pop("producer", None)
-            raise ApiError(503, "broker_unavailable", f"broker tidak dapat dihubungi: {exc!r}") from None
-        return models.AcceptedOut(accepted=True, topic=topic, key=key)
+        return models.AcceptedOut(accepted=True, topic=message.topic, key=message.key)
 
     @api.get("/api/v1/recommendations", response_model=list[models.RecommendationOut], responses=ERRORS,
              tags=["rekomendasi"])

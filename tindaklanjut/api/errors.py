@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from tindaklanjut.adapters.evidence_store import EvidenceRejected, EvidenceTooLarge
 from tindaklanjut.api import models
-from tindaklanjut.domain.lifecycle import DomainError, IllegalTransition, NotPermitted
+from tindaklanjut.domain.lifecycle import ConcurrentChange, DomainError, IllegalTransition, NotPermitted
 from tindaklanjut.service_layer import cycles, followup
 
-ERRORS = {status: {"model": models.Problem} for status in (400, 401, 403, 404, 409, 413, 415, 503)}
+ERRORS = {status: {"model": models.Problem} for status in (400, 401, 403, 404, 409, 413, 415, 429)}
 
 
 class ApiError(Exception):
@@ -25,6 +25,8 @@ async def call_service(call):
         raise ApiError(404, "not_found", "siklus tidak ditemukan: belum ada hasil penilaian yang diterima") from None
     except NotPermitted as exc:
         raise ApiError(403, "forbidden", str(exc)) from None
+    except ConcurrentChange as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
     except IllegalTransition as exc:
         raise ApiError(409, "illegal_transition", str(exc)) from None
     except EvidenceTooLarge as exc:

@@ -12,7 +12,7 @@ from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.evidence_store import EvidenceStore
 from tindaklanjut.adapters.orm_followup import EvidenceRow
 from tindaklanjut.domain import calendar
-from tindaklanjut.domain.lifecycle import (Action, Actor, DomainError, FollowUpRequest, IllegalTransition,
+from tindaklanjut.domain.lifecycle import (Action, Actor, ConcurrentChange, DomainError, FollowUpRequest, IllegalTransition,
                                            ReasonCode, RequestKind, Role)
 from tindaklanjut.domain.model import Recommendation
 
@@ -67,18 +67,35 @@ async def record_action(uow, actor: Actor, recommendation_id: str, comment: str,
                         lambda r, at: r.change(Action.RECORD_ACTION, actor=actor, at=at, comment=comment))
 
 
+EVIDENCE_TRIES = 10
+
+
 async def add_evidence(uow, store: EvidenceStore, actor: Actor, recommendation_id: str, *, clock,
                        filename: str | None = None, content: bytes | None = None, url: str | None = None,
                        description: str | None = None) -> EvidenceRow:
-    """A new version of the evidence: a stored file (by hash) or a link."""
+    """A new version of the evidence: a stored file (by hash) or a link.
+    Additions commute, so one that meets a concurrent change is tried again."""
     stored = store.save(filename or "", content) if content is not None else None
+    for attempt in range(1, EVIDENCE_TRIES + 1):
+        try:
+            return await _add_evidence(uow, actor, recommendation_id, clock=clock, stored=stored,
+                                       filename=store.safe_name(filename) if stored else None, url=url,
+                                       description=description)
+        except ConcurrentChange:
+            if attempt == EVIDENCE_TRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _add_evidence(uow, actor: Actor, recommendation_id: str, *, clock, stored, filename: str | None,
+                        url: str | None, description: str | None) -> EvidenceRow:
     async with uow:
         recommendation = await _load(uow, actor, recommendation_id)
         _require_owner(actor, recommendation)
         at = clock()
         row = EvidenceRow(recommendation_id=recommendation_id,
                           version=await uow.evidence.next_version(recommendation_id),
-                          kind="file" if stored else "link", filename=filename if stored else None,
+                          kind="file" if stored else "link", filename=filename,
                           media_type=stored.media_type if stored else None, size=stored.size if stored else None,
                           sha256=stored.sha256 if stored else None, url=url, description=description,
                           uploaded_by=actor.name, uploaded_at=at)
@@ -86,8 +103,9 @@ async def add_evidence(uow, store: EvidenceStore, actor: Actor, recommendation_i
                               evidence=(stored.sha256,) if stored else (),
                               details={"version": row.version, "kind": row.kind, "filename": row.filename,
                                        "url": url})
-        uow.evidence.add(row)
+        # The version check first: a concurrent addition loses here, before its evidence row is written.
         await uow.recommendations.save(recommendation, at)
+        uow.evidence.add(row)
         await uow.commit()
     return row
 

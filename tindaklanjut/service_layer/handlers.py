@@ -16,7 +16,7 @@ from tindaklanjut.domain.model import Assessment
 from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.service_layer.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 from tindaklanjut.service_layer.isolation import describe
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
@@ -67,6 +67,19 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
         await uow.recommendations.apply_next_cycle_scores()
         await uow.commit()
     return report
+
+
+async def accept_assessment(raw: bytes, *, uow, catalogue: FrameworkCatalogue, limits: Limits,
+                            clock: Callable[[], datetime]) -> OutboundMessage:
+    """An assessment published over HTTP: validated, then written to the
+    outbox in one transaction, so an accepted request is never lost (the relay
+    publishes it; the recommender de-duplicates on its CloudEvents id)."""
+    event = parse_assessment(raw, catalogue, limits)
+    message = outbound.assessment_accepted(raw, event_id=event.id, unit_id=event.data.unit.id)
+    async with uow:
+        uow.outbox.add(message, clock())
+        await uow.commit()
+    return message
 
 
 async def dead_letter_unprocessable(uow, command: IngestAssessment, error: BaseException, *,

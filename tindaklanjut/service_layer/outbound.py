@@ -11,6 +11,7 @@ from tindaklanjut.domain.model import Recommendation
 from tindaklanjut.events import followup as wire_followup
 from tindaklanjut.events import recommendation as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
+from tindaklanjut.events.assessment import EVENT_TYPE as ASSESSMENT_EVENT_TYPE
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.events.registry import DEAD_LETTER_TOPIC
 from tindaklanjut.events.wire import DEFAULT_LIMITS
@@ -75,3 +76,10 @@ def dead_letter(*, raw: bytes, key: str | None, origin_topic: str, partition: in
         headers.append((DLQ_TRUNCATED_HEADER, str(len(raw))))
     return OutboundMessage(topic=DEAD_LETTER_TOPIC, key=key, event_type="deadletter", event_id=sha256,
                            value=raw[:max_value_bytes], headers=headers)
+
+
+def assessment_accepted(raw: bytes, *, event_id: str, unit_id: str) -> OutboundMessage:
+    """An assessment accepted over HTTP, relayed to its topic exactly as received."""
+    return OutboundMessage(topic=topic_for_type(ASSESSMENT_EVENT_TYPE), key=unit_id,
+                           event_type=ASSESSMENT_EVENT_TYPE, event_id=event_id, value=raw,
+                           headers=[("content-type", "application/cloudevents+json")])
