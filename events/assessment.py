@@ -25,7 +25,7 @@ MAX_REVISION = 2**31 - 1
 Score = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=MAX_SCORE)]
 PositiveScore = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=MAX_SCORE)]
 Text = Annotated[str, Field(max_length=10_000)]
-MAX_ITEMS = 500
+MAX_ITEMS = 10_000     # a hard cap per list; the configured total (default 500) is checked on parsing
 
 
 class _Payload(BaseModel):

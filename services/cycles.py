@@ -42,7 +42,7 @@ async def handle_until_committed(container: Container, raw: bytes, origin: Origi
                                                         catalogue=container.catalogue, clock=container.clock),
         dead_letter=lambda item, error: cycles.dead_letter_unprocessable(container.uow(), item, origin, error,
                                                                         clock=container.clock))
-    outcome = outcomes[0] if outcomes else "dead_lettered"
+    outcome = outcomes[0] if outcomes else "not_handled"
     log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
     return outcome
 

@@ -54,10 +54,63 @@ def _mutations():
     ])
 
 
+def _raw_poisons():
+    """(reason code, raw bytes from a valid document): inputs that once halted
+    every partition (issue: nothing halts) and must now be dead-lettered."""
+    def text(document: dict) -> str:
+        return json.dumps(document)
+
+    def put(path, value):
+        def apply(document):
+            target = document
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            return text(document)
+        return apply
+
+    def many_indicators(document):
+        aspect = document["data"]["aspects"][0]
+        indicator = aspect["indicators"][0]
+        document["data"]["aspects"] = [dict(aspect, code=f"A{j}", indicators=[
+            dict(indicator, code=f"A{j}.{i}") for i in range(100)]) for j in range(5)]
+        return text(document)
+
+    return [
+        ("too_deep", lambda d: text(d)[:-1] + ', "deep": ' + "[" * 5000 + "]" * 5000 + "}"),
+        ("number_out_of_range", lambda d: text(d).replace('"revision": 1', '"revision": 1' + "1" * 4400, 1)),
+        ("number_out_of_range", put(["data", "aspects", 0, "indicators", 0, "max_score"], float("inf"))),
+        ("number_out_of_range", put(["data", "score"], float("nan"))),
+        ("invalid_payload", put(["data", "published_at"], "9999-12-31T23:59:59+14:00")),
+        ("invalid_payload", put(["data", "follow_up_until"], "9999-12-31")),
+        ("nul_character", put(["data", "unit", "name"], "Dinas\x00Sosial")),
+        ("invalid_payload", put(["data", "revision"], 2**31)),
+        ("invalid_payload", put(["data", "revision"], 2**63)),
+        ("invalid_payload", put(["data", "score"], "88.41")),
+        ("invalid_payload", put(["data", "aspects", 0, "indicators", 0, "score"], "1")),
+        ("duplicate_key", lambda d: text(d)[:-1] + ', "id": "again"}'),
+        ("too_many_items", many_indicators),
+        ("too_large", put(["data", "notes"], ["x" * 9000] * 120)),
+        ("invalid_envelope", put(["id"], "x" * 5000)),
+    ]
+
+
+POISONS = _raw_poisons()
+
+
+@st.composite
+def poison_events(draw) -> bytes:
+    document = json.loads(draw(valid_events()))
+    _code, make = draw(st.sampled_from(POISONS))
+    return make(document).encode("utf-8")
+
+
 @st.composite
 def invalid_events(draw) -> bytes:
-    """Garbage bytes, broken JSON, or a valid event with one thing wrong."""
-    kind = draw(st.sampled_from(["bytes", "json", "mutated"]))
+    """Garbage bytes, broken JSON, a valid event with one thing wrong, or a poison."""
+    kind = draw(st.sampled_from(["bytes", "json", "mutated", "poison"]))
+    if kind == "poison":
+        return draw(poison_events())
     if kind == "bytes":
         return draw(st.binary(max_size=64))
     if kind == "json":

@@ -191,11 +191,12 @@ def parse_cycle_closed(raw: bytes, catalogue: FrameworkCatalogue) -> wire.CycleC
 
 
 async def dead_letter_unprocessable(uow, raw: bytes, origin: Origin, error: BaseException, *,
-                                    clock: Callable[[], datetime]) -> None:
+                                    clock: Callable[[], datetime]) -> str:
     """A `cycle.closed` message that failed again and again: dead-letter it."""
     async with uow:
         await dead_letter(uow, raw, origin, Rejected("processing_failed", describe(error)), at=clock())
         await uow.commit()
+    return "dead_lettered"
 
 
 async def handle_cycle_closed(uow, raw: bytes, origin: Origin, *, catalogue: FrameworkCatalogue,

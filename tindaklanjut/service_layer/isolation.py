@@ -24,11 +24,12 @@ def describe(error: BaseException, limit: int = 500) -> str:
 
 
 async def handle_isolating(items: Sequence[ItemT], *, handle: Callable[[Sequence[ItemT]], Awaitable[ResultT]],
-                           dead_letter: Callable[[ItemT, BaseException], Awaitable[object]],
+                           dead_letter: Callable[[ItemT, BaseException], Awaitable[ResultT]],
                            max_tries: int, name: str) -> list[ResultT]:
     """Handle `items` as one batch; when that fails (not an outage), handle
-    them one by one, and dead-letter each one that fails `max_tries` times.
-    Outages are retried by `retry_transient` until they end."""
+    them one by one, and dead-letter each one that fails `max_tries` times on
+    its own. Returns the results of the handled parts and of the dead
+    letters. Outages are retried by `retry_transient` until they end."""
     try:
         return [await retry_transient(lambda: handle(items), name=name)]
     except asyncio.CancelledError:
@@ -50,7 +51,7 @@ async def handle_isolating(items: Sequence[ItemT], *, handle: Callable[[Sequence
                 log.warning(f"{name}.message_failed", tries=tries, error=describe(error))
         else:
             try:
-                await retry_transient(lambda: dead_letter(item, last), name=f"{name}.dead_letter")
+                results.append(await retry_transient(lambda: dead_letter(item, last), name=f"{name}.dead_letter"))
             except asyncio.CancelledError:
                 raise
             except Exception as error:   # nothing may halt the partition; the log keeps the trace

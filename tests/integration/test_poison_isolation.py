@@ -1,0 +1,136 @@
+"""Nothing halts: poison inputs and failing messages are dead-lettered with
+their reason, outages are retried, and the valid messages around them are
+processed, on both databases."""
+
+import copy
+import json
+import sqlite3
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from tindaklanjut.adapters import orm
+from tindaklanjut.bootstrap import bootstrap
+from tindaklanjut.domain import recommender
+from tindaklanjut.service_layer import handlers
+from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+
+from tests.strategies import POISONS
+
+
+def _fresh(document: dict) -> dict:
+    document = copy.deepcopy(document)
+    document["id"] = str(uuid.uuid4())
+    document["data"]["assessment_id"] += f"-{uuid.uuid4().hex[:6]}"
+    return document
+
+
+def _commands(raws: list[bytes]) -> list[IngestAssessment]:
+    return [IngestAssessment(raw=raw, origin=Origin(topic="assessment.published", offset=i))
+            for i, raw in enumerate(raws)]
+
+
+async def _dead_letters(container) -> list[tuple[int, str]]:
+    async with container.sessions() as session:
+        return sorted((await session.execute(select(orm.DeadLetterRow.offset, orm.DeadLetterRow.reason_code))).all())
+
+
+async def _count(container, table) -> int:
+    async with container.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(table))
+
+
+async def test_every_poison_interleaved_with_valid_events_is_dead_lettered(settings, examples):
+    valid = list(examples.values())
+    raws, expected_dead = [], []
+    for index, (code, make) in enumerate(POISONS):
+        raws.append(json.dumps(_fresh(valid[index % 3])).encode())
+        expected_dead.append((len(raws), code))
+        raws.append(make(_fresh(valid[index % 3])).encode())
+    container = bootstrap(settings)
+    try:
+        report = await container.ingest(_commands(raws))
+        assert (report.processed, report.dead_lettered) == (len(POISONS), len(POISONS))
+        assert await _dead_letters(container) == expected_dead
+        assert await _count(container, orm.AssessmentRow) == len(POISONS)
+        # The whole bytes are kept in the database, even past the broker's limit.
+        async with container.sessions() as session:
+            sizes = (await session.scalars(select(func.length(orm.DeadLetterRow.raw)))).all()
+        assert max(sizes) > settings.max_message_bytes
+    finally:
+        await container.close()
+
+
+async def test_a_message_that_keeps_failing_is_isolated_and_the_rest_flow_on(settings, examples, monkeypatch):
+    documents = [_fresh(d) for d in examples.values()] * 1
+    doomed = documents[1]["data"]["assessment_id"]
+    calls = {"doomed": 0}
+    original = recommender.recommend
+
+    def recommend(data, *args, **kwargs):
+        if data.assessment_id == doomed:
+            calls["doomed"] += 1
+            raise KeyError("a defect met by this message only")
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(recommender, "recommend", recommend)
+    container = bootstrap(settings)
+    try:
+        report = await container.ingest(_commands([json.dumps(d).encode() for d in documents]))
+        assert (report.processed, report.dead_lettered) == (2, 1)
+        assert calls["doomed"] == 1 + settings.poison_max_tries      # bounded: the batch, then alone
+        dead = await _dead_letters(container)
+        assert dead == [(1, "processing_failed")]
+        async with container.sessions() as session:
+            reason = await session.scalar(select(orm.DeadLetterRow.reason))
+        assert "KeyError" in reason
+        assert await _count(container, orm.RecommendationRow) == 8 - 1      # 4/1/3 without the doomed unit's
+    finally:
+        await container.close()
+
+
+async def test_an_outage_is_retried_until_it_ends_and_nothing_is_dead_lettered(settings, examples, monkeypatch):
+    real = handlers.ingest_assessments
+    failures = {"left": 2}
+
+    async def flaky(*args, **kwargs):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "ingest_assessments", flaky)
+    container = bootstrap(settings)
+    try:
+        report = await container.ingest(_commands([json.dumps(_fresh(d)).encode() for d in examples.values()]))
+        assert (report.processed, report.dead_lettered, failures["left"]) == (3, 0, 0)
+        assert await _dead_letters(container) == []
+    finally:
+        await container.close()
+
+
+async def test_a_redelivered_or_older_event_never_renames_the_directory(settings, examples):
+    first = _fresh(examples["pekppp-2024-prov-jambi-dinsos"])
+    second = copy.deepcopy(first)
+    second["id"] = str(uuid.uuid4())
+    second["data"]["revision"] = 2
+    second["data"]["published_at"] = "2024-12-28T09:00:00+07:00"
+    second["data"]["unit"]["name"] = "Dinas Sosial, Pemberdayaan Perempuan dan Perlindungan Anak"
+    second["data"]["unit"]["agency"]["name"] = "Pemerintah Provinsi Jambi (nama baru)"
+    older_cycle = _fresh(first)
+    older_cycle["data"]["cycle"] = "2023"
+    older_cycle["data"]["published_at"] = "2023-12-01T09:00:00+07:00"
+    older_cycle["data"]["unit"]["name"] = "Dinas Sosial (2023)"
+    container = bootstrap(settings)
+    try:
+        await container.ingest(_commands([json.dumps(first).encode(), json.dumps(second).encode()]))
+        # The old revision redelivered, then an older cycle's assessment published late.
+        await container.ingest(_commands([json.dumps(first).encode(), json.dumps(older_cycle).encode()]))
+        async with container.sessions() as session:
+            unit = await session.get(orm.UnitRow, "15/dinsos")
+            agency = await session.get(orm.AgencyRow, unit.agency_id)
+        assert unit.name == second["data"]["unit"]["name"]
+        assert agency.name == "Pemerintah Provinsi Jambi (nama baru)"
+    finally:
+        await container.close()

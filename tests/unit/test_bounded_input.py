@@ -1,0 +1,57 @@
+"""Every poison input is refused with its own reason code, before it reaches
+a model or a database (the inputs that once halted ingestion for everyone)."""
+
+import copy
+import json
+
+import pytest
+
+from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.events import wire
+from tindaklanjut.events.wire import Limits
+from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+
+from tests.conftest import contract_examples
+from tests.strategies import POISONS
+
+CATALOGUE = load_frameworks()
+EXAMPLE = contract_examples()["ombudsman-2024-kota-jambi-disdukcapil"]
+
+
+@pytest.mark.parametrize(("code", "make"), POISONS, ids=[f"{i}-{code}" for i, (code, _) in enumerate(POISONS)])
+def test_each_poison_is_refused_with_its_reason(code, make):
+    raw = make(copy.deepcopy(EXAMPLE)).encode()
+    with pytest.raises(Rejected) as refused:
+        parse_assessment(raw, CATALOGUE)
+    assert refused.value.code == code, refused.value.message
+
+
+def test_the_valid_example_still_passes():
+    assert parse_assessment(json.dumps(EXAMPLE).encode(), CATALOGUE).data.revision == 1
+
+
+def test_limits_are_configurable():
+    raw = json.dumps(EXAMPLE).encode()
+    with pytest.raises(Rejected, match="too_large"):
+        parse_assessment(raw, CATALOGUE, Limits(max_bytes=len(raw) - 1))
+    with pytest.raises(Rejected, match="too_many_items"):
+        parse_assessment(raw, CATALOGUE, Limits(max_indicators=2))
+    with pytest.raises(Rejected, match="too_deep"):
+        parse_assessment(raw, CATALOGUE, Limits(max_depth=4))
+
+
+def test_decode_finds_nul_in_keys_and_depth_in_mixed_nesting():
+    with pytest.raises(wire.WireError, match="nul_character"):
+        wire.decode(b'{"a\\u0000": 1}')
+    nested = b'{"a": ' + b'[{"b": ' * 20 + b"1" + b"}]" * 20 + b"}"
+    with pytest.raises(wire.WireError, match="too_deep"):
+        wire.decode(nested)
+    assert wire.decode(b'{"text": "an escaped backslash \\\\u0000 is not NUL"}')
+
+
+def test_an_envelope_error_is_not_called_a_payload_error():
+    document = copy.deepcopy(EXAMPLE)
+    document["datacontenttype"] = "text/plain"
+    with pytest.raises(Rejected) as refused:
+        parse_assessment(json.dumps(document).encode(), CATALOGUE)
+    assert refused.value.code == "invalid_envelope"
