@@ -74,8 +74,10 @@ async def stats(sessions: async_sessionmaker) -> dict:
             select(orm.RecommendationRow.status, func.count()).group_by(orm.RecommendationRow.status))).all())
         redeliveries = await session.scalar(select(func.coalesce(func.sum(orm.ProcessedEventRow.redeliveries), 0)))
         dead = await session.scalar(select(func.count()).select_from(orm.DeadLetterRow))
-        pending = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
-                                       .where(orm.OutboxRow.published_at.is_(None)))
+        pending = await session.scalar(select(func.count()).select_from(orm.OutboxRow).where(
+            orm.OutboxRow.published_at.is_(None), orm.OutboxRow.parked_at.is_(None)))
+        parked = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
+                                      .where(orm.OutboxRow.parked_at.is_not(None)))
         assessments_count = await session.scalar(select(func.count()).select_from(orm.AssessmentRow))
     return {
         "assessments": assessments_count,
@@ -85,4 +87,16 @@ async def stats(sessions: async_sessionmaker) -> dict:
         "dead_letters": dead,
         "recommendations": by_status,
         "outbox_pending": pending,
+        "outbox_parked": parked,
     }
+
+
+async def parked_outbox(sessions: async_sessionmaker) -> list[dict]:
+    """Outbox rows the broker refused for good, with their reasons."""
+    async with sessions() as session:
+        rows = (await session.execute(select(
+            orm.OutboxRow.id, orm.OutboxRow.topic, orm.OutboxRow.event_type, orm.OutboxRow.event_id,
+            func.length(orm.OutboxRow.value), orm.OutboxRow.parked_at, orm.OutboxRow.park_reason)
+            .where(orm.OutboxRow.parked_at.is_not(None)).order_by(orm.OutboxRow.id))).all()
+    return [{"id": r[0], "topic": r[1], "event_type": r[2], "event_id": r[3], "size": r[4],
+             "parked_at": r[5].isoformat(), "reason": r[6]} for r in rows]
