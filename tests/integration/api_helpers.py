@@ -26,12 +26,13 @@ class Clock:
 
 
 @asynccontextmanager
-async def api_client(settings, examples, now=datetime(2025, 1, 6, 2, 0, tzinfo=timezone.utc)):
+async def api_client(settings, examples, now=datetime(2025, 1, 6, 2, 0, tzinfo=timezone.utc), *, failed_logins=None,
+                     extra_documents=()):
     """Container with the three examples ingested, tokens for each role, and an ASGI client."""
     clock = Clock(now)
     container = bootstrap(settings, clock=clock)
     await container.ingest([IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="t", offset=i))
-                            for i, d in enumerate(examples.values())])
+                            for i, d in enumerate([*examples.values(), *extra_documents])])
     tokens = {
         "evaluator": await users.add_user(container.sessions, "evaluator-ori", Role.EVALUATOR),
         "evaluator2": await users.add_user(container.sessions, "evaluator-panrb", Role.EVALUATOR),
@@ -41,7 +42,7 @@ async def api_client(settings, examples, now=datetime(2025, 1, 6, 2, 0, tzinfo=t
         "sekda_prov": await users.add_user(container.sessions, "sekda-prov-jambi", Role.SECRETARY, region="15"),
         "sekda_aceh": await users.add_user(container.sessions, "sekda-aceh", Role.SECRETARY, region="11"),
     }
-    api = create_api(container)
+    api = create_api(container, failed_logins=failed_logins)
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
         client.tokens = tokens

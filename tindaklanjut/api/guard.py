@@ -13,6 +13,7 @@ reads any body:
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import uuid
 from collections import deque
@@ -60,7 +61,7 @@ class FailedLogins:
     def retry_after(self, client: str) -> int:
         recent = self._recent(client)
         if len(recent) >= self.limit:
-            return max(1, int(recent[-1] + self.window - self.clock()) + 1)
+            return max(1, math.ceil(recent[-1] + self.window - self.clock()))
         return 0
 
     def record(self, client: str) -> None:
@@ -135,9 +136,6 @@ class RequestGuard:
         if wait:
             return _problem(429, "too_many_failures", f"terlalu banyak percobaan masuk yang gagal; coba lagi "
                                                       f"dalam {wait} detik", {"retry-after": str(wait)})
-        length = _header(scope, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self._body_limit(scope)):
-            return _problem(413, "too_large", f"isi permintaan melebihi batas {self._body_limit(scope) // 1024} KiB")
         authorization = _header(scope, b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -149,6 +147,9 @@ class RequestGuard:
                             {"www-authenticate": "Bearer"})
         scope.setdefault("state", {})["actor"] = actor
         scope["state"]["credential"] = users.token_hash(token.strip())
+        length = _header(scope, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self._body_limit(scope)):
+            return _problem(413, "too_large", f"isi permintaan melebihi batas {self._body_limit(scope) // 1024} KiB")
         return None
 
     def _body_limit(self, scope) -> int:
