@@ -21,14 +21,14 @@ from rich.table import Table
 
 from tindaklanjut import views
 from tindaklanjut.adapters import kafka, migrate, spreadsheet
-from tindaklanjut.adapters.broker import EmbeddedBroker
+from tindaklanjut.adapters.broker import BrokerSupervisor, EmbeddedBroker
 from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.cli_support import with_container
+from tindaklanjut.cli_support import parse_instant, with_container
 from tindaklanjut.config import Settings, get_settings
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
-from tindaklanjut.service_layer import users
+from tindaklanjut.service_layer import broker_epochs, users
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
@@ -131,8 +131,20 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
     embedded = EmbeddedBroker(settings.broker_host, settings.broker_port, log_path=settings.var_dir / "broker.log")
     embedded.start()
     settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
+    supervisor = None
     try:
         _prepare(settings)
+        epoch = {"id": asyncio.run(_broker_started(settings))}
+
+        def restarted() -> None:
+            """The embedded broker died and is back, empty: topics again, then the outbox again."""
+            lost_at = datetime.now(timezone.utc)
+            asyncio.run(kafka.ensure_topics(settings))
+            count, epoch["id"] = asyncio.run(_broker_restarted(settings, epoch["id"], lost_at))
+            err.print(f"[yellow]broker restarted; {count} outbox messages published again; input sent to it "
+                      f"and not yet processed may be lost (see `tindaklanjut stats`)[/yellow]")
+
+        supervisor = BrokerSupervisor(embedded, restarted).start()
         if sample_data:
             sent = asyncio.run(_publish_samples_once(settings))
             if sent:
@@ -142,8 +154,30 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
                       f"API http://{settings.api_host}:{settings.api_port}/docs. Ctrl-C stops it.")
         _run_worker(settings)
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         embedded.stop()
         console.print("stopped")
+
+
+async def _broker_started(settings: Settings) -> int:
+    container = bootstrap(settings)
+    try:
+        return await broker_epochs.broker_started(container.sessions, settings.kafka_bootstrap,
+                                                  datetime.now(timezone.utc))
+    finally:
+        await container.close()
+
+
+async def _broker_restarted(settings: Settings, epoch_id: int, lost_at: datetime) -> tuple[int, int]:
+    container = bootstrap(settings)
+    try:
+        count = await broker_epochs.broker_lost(container.sessions, epoch_id, lost_at)
+        new_epoch = await broker_epochs.broker_started(container.sessions, settings.kafka_bootstrap,
+                                                       datetime.now(timezone.utc))
+        return count, new_epoch
+    finally:
+        await container.close()
 
 
 def _load_document(path: Path) -> dict:
@@ -265,6 +299,40 @@ def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
         raise typer.Exit(2) from None
     err.print(f"pengguna [bold]{name}[/bold] ({role.value}) dibuat. Simpan token ini; token tidak ditampilkan lagi:")
     sys.stdout.write(token + "\n")
+
+
+outbox_app = typer.Typer(help="The outbox: messages this system publishes, kept in the database.",
+                         no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("replay")
+def outbox_replay(since: Annotated[str, typer.Option(help="publish again what was published at or after this "
+                                                          "instant (ISO 8601, e.g. 2025-01-06T08:00+07:00)")],
+                  relay: Annotated[bool, typer.Option(help="publish now from this command (otherwise a running "
+                                                           "worker's relay does)")] = True) -> None:
+    """Publish outbox messages again, after a broker lost them (consumers de-duplicate on the CloudEvents id)."""
+    instant = parse_instant(since)
+    count = _with_container(lambda c: broker_epochs.replay_outbox(c.sessions, instant))
+    console.print(f"{count} pesan outbox sejak {instant.isoformat()} ditandai untuk diterbitkan ulang")
+    if relay and count:
+        published = _with_container(lambda c: _relay_all(c))
+        console.print(f"{published} pesan diterbitkan ke {get_settings().kafka_bootstrap}")
+
+
+async def _relay_all(container) -> int:
+    from tindaklanjut.adapters.outbox_relay import OutboxRelay
+
+    await kafka.ensure_topics(container.settings)
+    producer = kafka.producer(container.settings)
+    await producer.start()
+    try:
+        relay = OutboxRelay(container.sessions, producer, container.settings)
+        while await relay.relay_once():
+            pass
+        return relay.published
+    finally:
+        await producer.stop()
 
 
 tokens_app = typer.Typer(help="API tokens: list their state, revoke one.", no_args_is_help=True)

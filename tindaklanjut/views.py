@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters import orm
+from tindaklanjut.service_layer import broker_epochs
 
 
 async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None = None,
@@ -79,6 +80,7 @@ async def stats(sessions: async_sessionmaker) -> dict:
         parked = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
                                       .where(orm.OutboxRow.parked_at.is_not(None)))
         assessments_count = await session.scalar(select(func.count()).select_from(orm.AssessmentRow))
+    restarts = await broker_epochs.restarts(sessions)
     return {
         "assessments": assessments_count,
         "events_processed": by_outcome.get("processed", 0),
@@ -88,6 +90,9 @@ async def stats(sessions: async_sessionmaker) -> dict:
         "recommendations": by_status,
         "outbox_pending": pending,
         "outbox_parked": parked,
+        "broker_restarts": len(restarts),
+        # Input sent to a broker that then lost it: ask its publishers to send again from this moment.
+        "input_may_be_lost_since": restarts[0]["input_may_be_lost_since"] if restarts else None,
     }
 
 

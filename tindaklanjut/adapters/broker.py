@@ -11,7 +11,10 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -89,3 +92,43 @@ class EmbeddedBroker:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class BrokerSupervisor:
+    """Watch an embedded broker from a thread; when it dies (not stopped by
+    us), start it again and call `on_restart()` so the caller can recreate
+    topics and re-publish what the broker lost."""
+
+    def __init__(self, broker: EmbeddedBroker, on_restart: Callable[[], None], *, interval: float = 0.2) -> None:
+        self.broker, self.on_restart, self.interval = broker, on_restart, interval
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="broker-supervisor", daemon=True)
+
+    def start(self) -> "BrokerSupervisor":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (before stopping the broker on purpose)."""
+        self._stopping.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        down = False
+        while not self._stopping.wait(self.interval):
+            process = self.broker.process
+            if not down and (process is None or process.poll() is None):
+                continue
+            down = True
+            try:
+                self.broker.start()
+            except Exception as exc:   # the port not free yet, say: the next round tries again
+                sys.stderr.write(f"broker restart failed: {exc!r}\n")
+                continue
+            down = False
+            self.restarts += 1
+            try:
+                self.on_restart()
+            except Exception as exc:
+                sys.stderr.write(f"after the broker restart: {exc!r}\n")
