@@ -5,7 +5,12 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+import httpx
+
 from tindaklanjut import views
+from tindaklanjut.api.app import create_api
+from tindaklanjut.domain.lifecycle import Role
+from tindaklanjut.service_layer import users
 from tindaklanjut.adapters import kafka, orm
 from tindaklanjut.adapters.outbox_relay import OutboxRelay
 from tindaklanjut.bootstrap import bootstrap
@@ -100,6 +105,11 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_behind_it_flow(ka
         assert (stats["outbox_pending"], stats["outbox_parked"]) == (0, 1)
         [parked] = await views.parked_outbox(container.sessions)
         assert parked["event_id"] == "big" and "MessageSizeTooLarge" in parked["reason"]
+        token = await users.add_user(container.sessions, "ori", Role.EVALUATOR)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api(container)),
+                                     base_url="http://api") as client:
+            status = (await client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"})).json()
+        assert status["outbox_parked"] == 1 and status["outbox_parked_rows"][0]["event_id"] == "big"
     finally:
         await producer.stop()
         await container.close()

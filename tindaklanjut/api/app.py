@@ -17,7 +17,8 @@ from tindaklanjut.api.errors import ERRORS, ApiError, call_service
 from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor, RequestKind, RequestStatus, Role, Status
-from tindaklanjut.service_layer import followup, handlers
+from tindaklanjut import views
+from tindaklanjut.service_layer import broker_epochs, followup, handlers
 from tindaklanjut.service_layer.validation import Rejected
 
 bearer = HTTPBearer(auto_error=False, description="Token dari `tindaklanjut users add`")
@@ -207,6 +208,13 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
             groups = await queries.overdue(session, current, container.clock(), region)
         # Already in the documented shape: serialise once, skip re-validation.
         return Response(orjson.dumps(groups), media_type="application/json")
+
+    @api.get("/api/v1/status", responses=ERRORS, tags=["operasi"],
+             summary="Keadaan sistem: penilaian diproses, surat mati, outbox tertunda atau diparkir, restart broker")
+    async def status(_current: Evaluator) -> dict:
+        return {**await views.stats(container.sessions),
+                "outbox_parked_rows": await views.parked_outbox(container.sessions),
+                "broker_restarts_detail": await broker_epochs.restarts(container.sessions)}
 
     api.include_router(cycle_router(container, require))
     api.state.container = container
