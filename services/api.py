@@ -26,7 +26,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 def server(settings: Settings, container: Container) -> uvicorn.Server:
     config = uvicorn.Config(create_api(container), host=settings.api_host, port=settings.api_port,
-                            log_level="warning", access_log=False, lifespan="on")
+                            log_level="warning", access_log=False, lifespan="off")
     return _EmbeddedServer(config)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.cli_support import parse_instant, with_container
 from tindaklanjut.config import Settings, get_settings
+from tindaklanjut.stack_process import WorkerProcess, exit_code_after_interrupt, interrupt_on_sigterm
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
 from tindaklanjut.service_layer import broker_epochs, users
@@ -131,18 +133,21 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
     embedded = EmbeddedBroker(settings.broker_host, settings.broker_port, log_path=settings.var_dir / "broker.log")
     embedded.start()
     settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
-    supervisor = None
+    supervisor, worker_process, code = None, None, 0
     try:
+        interrupt_on_sigterm()
         _prepare(settings)
         epoch = {"id": asyncio.run(_broker_started(settings))}
+        worker_process = WorkerProcess(settings_env(settings), grace=settings.shutdown_grace_seconds)
 
         def restarted() -> None:
-            """The embedded broker died and is back, empty: topics again, then the outbox again."""
+            """The embedded broker died and is back, empty: topics again, the outbox again, a fresh worker."""
             lost_at = datetime.now(timezone.utc)
             asyncio.run(kafka.ensure_topics(settings))
             count, epoch["id"] = asyncio.run(_broker_restarted(settings, epoch["id"], lost_at))
             err.print(f"[yellow]broker restarted; {count} outbox messages published again; input sent to it "
                       f"and not yet processed may be lost (see `tindaklanjut stats`)[/yellow]")
+            worker_process.restart()
 
         supervisor = BrokerSupervisor(embedded, restarted).start()
         if sample_data:
@@ -152,12 +157,24 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
         console.print(f"[bold green]tindaklanjut is running[/bold green]: broker {embedded.bootstrap}, "
                       f"database {settings.resolved_database_url}, "
                       f"API http://{settings.api_host}:{settings.api_port}/docs. Ctrl-C stops it.")
-        _run_worker(settings)
+        code = worker_process.start().wait()
+    except KeyboardInterrupt:
+        pass
     finally:
         if supervisor is not None:
             supervisor.stop()
+        if worker_process is not None:      # the worker first, the broker last
+            code = exit_code_after_interrupt(worker_process.stop())
         embedded.stop()
         console.print("stopped")
+    if code:
+        raise typer.Exit(code)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment for a child process that runs with exactly these settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINDAKLANJUT_")}
+    return env | settings.to_env()
 
 
 async def _broker_started(settings: Settings) -> int:

@@ -64,6 +64,8 @@ class EmbeddedBroker:
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            # Its own session: a terminal's Ctrl-C reaches the stack, which stops the broker last.
+            start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})
         if log is not subprocess.DEVNULL:
             log.close()   # the broker holds its own copy of the descriptor
