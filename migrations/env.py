@@ -9,7 +9,6 @@ from tindaklanjut.adapters import orm, orm_followup  # noqa: F401  (registers th
 from tindaklanjut.adapters import orm_reminders  # noqa: F401  (reminder tables)
 from tindaklanjut.adapters.database import create_engine
 
-config = context.config
 target_metadata = SQLModel.metadata
 
 
@@ -21,13 +20,23 @@ def _run(connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()
     await engine.dispose()
 
 
-if context.is_offline_mode():
-    raise SystemExit("offline migrations are not supported; run against a database")
-asyncio.run(_run_async())
+def _inside_alembic() -> bool:
+    """Alembic runs this file; imported by a tool outside a migration, it does nothing."""
+    try:
+        context.config
+    except AttributeError:
+        return False
+    return True
+
+
+if _inside_alembic():
+    if context.is_offline_mode():
+        raise SystemExit("offline migrations are not supported; run against a database")
+    asyncio.run(_run_async())
