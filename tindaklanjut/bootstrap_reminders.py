@@ -51,7 +51,7 @@ class Reminders:
                                     reconcile=reconcile, send=send)
 
     async def import_contacts(self, contacts: list[Contact]) -> tuple[int, int, int]:
-        return await handlers.import_contacts(contacts, uow=self.uow, at=handlers.utcnow())
+        return await handlers.import_contacts(contacts, uow=self.uow, at=self.clock())
 
 
 def reminders(container: Container, *, channels: Mapping[str, object] | None = None,

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from tindaklanjut.adapters.contacts_csv import parse_contacts
-from tindaklanjut.adapters.notifications import (Outcome, Permanent, _RetryingChannel, render_email, sign,
+from tindaklanjut.adapters.notifications import (DeliveryChannel, Outcome, Permanent, render_email, sign,
                                                  subject, tanggal, verify, webhook_body)
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.reminders import (Channel, Contact, ContactBook, ContactRole, Digest, DigestLine,
@@ -226,7 +226,7 @@ class FakeLog:
         self.tries[handle][1] = outcome
 
 
-class Scripted(_RetryingChannel):
+class Scripted(DeliveryChannel):
     def __init__(self, script, **kwargs):
         self.script = list(script)
         self.slept = []
@@ -235,7 +235,7 @@ class Scripted(_RetryingChannel):
             self.slept.append(seconds)
         super().__init__(sleep=sleep, **kwargs)
 
-    async def _try(self, digest):
+    async def deliver_once(self, digest):
         step = self.script.pop(0)
         if isinstance(step, Exception):
             raise step

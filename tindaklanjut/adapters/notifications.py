@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,7 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 import jinja2
+from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.reminders import ROLE_LABELS, ContactRole, Digest
@@ -123,7 +125,11 @@ class Permanent(Exception):
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class _RetryingChannel:
+class DeliveryChannel(ABC):
+    """One way to deliver a digest (e-mail, webhook). A failed try is retried
+    with exponential back-off up to `max_attempts`, unless it is `Permanent`;
+    every try is recorded in the attempt log."""
+
     name = ""
 
     def __init__(self, *, max_attempts: int, backoff_base: float, backoff_max: float, sleep: Sleep = asyncio.sleep):
@@ -132,31 +138,42 @@ class _RetryingChannel:
         self.backoff_max = backoff_max
         self.sleep = sleep
 
-    async def _try(self, digest: Digest) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    async def deliver_once(self, digest: Digest) -> str:
+        """One try; returns the server's answer. Raises `Permanent` when another try cannot help."""
 
     async def send(self, digest: Digest, log: AttemptLog) -> Outcome:
-        detail = ""
-        for number in range(1, self.max_attempts + 1):
-            handle = await log.started(number)
-            try:
-                detail = await self._try(digest)
-            except Permanent as exc:
-                await log.finished(handle, "failed", str(exc))
-                return Outcome(False, str(exc))
-            except Exception as exc:   # transient: network, timeout, 4xx SMTP, 5xx HTTP
-                detail = f"{type(exc).__name__}: {exc}"
-                last = number == self.max_attempts
-                await log.finished(handle, "failed" if last else "retry", detail)
-                if not last:
-                    await self.sleep(min(self.backoff_base * 2 ** (number - 1), self.backoff_max))
-                continue
-            await log.finished(handle, "sent", detail)
-            return Outcome(True, detail)
-        return Outcome(False, detail)
+        retrying = AsyncRetrying(stop=stop_after_attempt(self.max_attempts),
+                                 wait=wait_exponential(multiplier=self.backoff_base, max=self.backoff_max),
+                                 retry=retry_if_not_exception_type(Permanent), sleep=self.sleep, reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    handle = await log.started(number)
+                    try:
+                        detail = await self.deliver_once(digest)
+                    except Permanent as exc:
+                        await log.finished(handle, "failed", str(exc))
+                        raise
+                    except Exception as exc:   # transient: network, timeout, 4xx SMTP, 5xx HTTP
+                        await log.finished(handle, "failed" if number == self.max_attempts else "retry",
+                                           _detail(exc))
+                        raise
+                    await log.finished(handle, "sent", detail)
+                    return Outcome(True, detail)
+        except Permanent as exc:
+            return Outcome(False, str(exc))
+        except Exception as exc:
+            return Outcome(False, _detail(exc))
+        raise AssertionError("unreachable")
 
 
-class EmailChannel(_RetryingChannel):
+def _detail(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class EmailChannel(DeliveryChannel):
     name = "email"
 
     def __init__(self, settings: Settings, **kwargs) -> None:
@@ -164,7 +181,7 @@ class EmailChannel(_RetryingChannel):
                          backoff_max=settings.delivery_backoff_max, **kwargs)
         self.settings = settings
 
-    async def _try(self, digest: Digest) -> str:
+    async def deliver_once(self, digest: Digest) -> str:
         s = self.settings
         message = render_email(digest, s.smtp_sender)
         try:
@@ -182,7 +199,7 @@ class EmailChannel(_RetryingChannel):
         return response
 
 
-class WebhookChannel(_RetryingChannel):
+class WebhookChannel(DeliveryChannel):
     name = "webhook"
 
     def __init__(self, settings: Settings, *, client: httpx.AsyncClient | None = None, **kwargs) -> None:
@@ -191,7 +208,7 @@ class WebhookChannel(_RetryingChannel):
         self.settings = settings
         self.client = client
 
-    async def _try(self, digest: Digest) -> str:
+    async def deliver_once(self, digest: Digest) -> str:
         body = webhook_body(digest)
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "User-Agent": "tindaklanjut-reminders/1",
@@ -210,19 +227,23 @@ class WebhookChannel(_RetryingChannel):
         raise Permanent(f"HTTP {response.status_code}")
 
 
-class NullChannel:
+class NullChannel(DeliveryChannel):
     """Accepts everything and sends nothing (benchmarks, dry runs)."""
 
     def __init__(self, name: str) -> None:
+        super().__init__(max_attempts=1, backoff_base=0, backoff_max=0)
         self.name = name
 
+    async def deliver_once(self, digest: Digest) -> str:
+        return "null channel"
+
     async def send(self, digest: Digest, log: AttemptLog) -> Outcome:
-        return Outcome(True, "null channel")
+        return Outcome(True, "null channel")     # no attempt rows: it sends nothing
 
 
-def channels_from_settings(settings: Settings) -> dict[str, object]:
+def channels_from_settings(settings: Settings) -> dict[str, DeliveryChannel]:
     return {"email": EmailChannel(settings), "webhook": WebhookChannel(settings)}
 
 
-__all__ = ["EmailChannel", "NullChannel", "Outcome", "WebhookChannel", "channels_from_settings",
+__all__ = ["DeliveryChannel", "EmailChannel", "NullChannel", "Outcome", "WebhookChannel", "channels_from_settings",
            "render_email", "sign", "subject", "tanggal", "verify", "webhook_body"]
