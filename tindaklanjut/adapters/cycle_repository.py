@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
+from tindaklanjut.adapters.orm import region_clause
 from tindaklanjut.adapters.orm_followup import CycleReportRow
 from tindaklanjut.domain.lifecycle import Status
 from tindaklanjut.domain.report import ReportItem
@@ -33,7 +34,7 @@ class SqlCycles:
         query = (select(R, A.name, A.region_code, U.region_code).join(A, A.id == R.agency_id)
                  .join(U, U.id == R.unit_id).where(R.framework == framework, R.cycle == cycle))
         if region is not None:
-            query = query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
+            query = query.where(region_clause(A.region_code, region))
         rows = (await self.session.execute(query.order_by(R.id))).all()
         return [(row, report_item(row, name, agency_region, unit_region))
                 for row, name, agency_region, unit_region in rows]

@@ -34,6 +34,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+def region_clause(column: Any, region: str) -> Any:
+    """SQL for `lifecycle.in_region`: the column's region is `region` or below it."""
+    return sa.or_(column == region, column.startswith(region + ".", autoescape=True))
+
+
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index))
 

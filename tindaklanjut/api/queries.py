@@ -12,10 +12,12 @@ from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.orm_followup import AuditEntryRow, EvidenceRow, FollowUpRequestRow
 from tindaklanjut.api import models
 from tindaklanjut.domain.calendar import zone_for_region
+from tindaklanjut.adapters.orm import region_clause
+from tindaklanjut.domain.lifecycle import OWED_STATUSES as OWED
 from tindaklanjut.domain.lifecycle import Actor, Role, Status, bpk_status
 
 # Overdue means the agency still owes work: a submitted item waits for the evaluator.
-OWED_STATUSES = (Status.OPEN.value, Status.IN_PROGRESS.value, Status.CHANGES_REQUESTED.value)
+OWED_STATUSES = tuple(sorted(s.value for s in OWED))
 
 R, A, U = orm.RecommendationRow, orm.AgencyRow, orm.UnitRow
 
@@ -39,7 +41,7 @@ def scoped(query: Select, actor: Actor) -> Select:
         return query.where(R.agency_id == actor.agency_id)
     if actor.role is Role.SECRETARY:
         region = actor.region or ""
-        return query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
+        return query.where(region_clause(A.region_code, region))
     return query
 
 
@@ -121,7 +123,7 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
                    .join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
                    .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
     if region:
-        query = query.where(or_(A.region_code == region, A.region_code.startswith(region + ".", autoescape=True)))
+        query = query.where(region_clause(A.region_code, region))
     rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at))
     agencies: dict[str, dict] = {}
     today: dict[str, object] = {}     # local date per time zone of the units' regions

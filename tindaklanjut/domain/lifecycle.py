@@ -26,6 +26,13 @@ class Status(StrEnum):
 
 
 CLOSED_STATUSES = frozenset({Status.VERIFIED, Status.NOT_ACTIONABLE, Status.SUPERSEDED, Status.LAPSED})
+# The agency still owes work: what is overdue, chased and counted as owed in reports.
+OWED_STATUSES = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED})
+
+
+def in_region(region_code: str, region: str) -> bool:
+    """Is a region code inside `region` (itself or below it: `15` holds `15` and `15.71`)?"""
+    return region_code == region or region_code.startswith(region + ".")
 
 
 class Role(StrEnum):

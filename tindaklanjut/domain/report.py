@@ -23,10 +23,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from tindaklanjut.domain.calendar import zone_for_region
-from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, BpkStatus, Status, bpk_status
+from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, OWED_STATUSES, BpkStatus, Status, bpk_status, in_region
 
 # Statuses in which the agency still owes work; a submitted item waits for the evaluator.
-OWED_STATUSES = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED})
 
 # Age buckets of overdue items: (key, first day, last day or None, label).
 AGE_BUCKETS: tuple[tuple[str, int, int | None, str], ...] = (
@@ -294,11 +293,6 @@ def build_report(items: Iterable[ReportItem], *, framework: str, cycle: str, as_
     return assemble(framework=framework, cycle=cycle, status="closed" if closing else "provisional", as_of=as_of,
                     closed_by=closed_by, agencies=tally_agencies(items, as_of=as_of, closing=closing),
                     score_change=compare_scores(items, as_of=as_of, closing=closing), region=region)
-
-
-def in_region(region_code: str, region: str) -> bool:
-    """Is an agency's region inside `region` (itself or below it)?"""
-    return region_code == region or region_code.startswith(region + ".")
 
 
 def restore(stored: dict, *, score_change: ScoreComparison, region: str | None = None) -> CycleReport:

@@ -12,7 +12,7 @@ from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.evidence_store import EvidenceStore
 from tindaklanjut.adapters.orm_followup import EvidenceRow
 from tindaklanjut.domain import calendar
-from tindaklanjut.domain.lifecycle import (Action, Actor, ConcurrentChange, DomainError, FollowUpRequest, IllegalTransition,
+from tindaklanjut.domain.lifecycle import (Action, Actor, ConcurrentChange, DomainError, in_region, FollowUpRequest, IllegalTransition,
                                            ReasonCode, RequestKind, Role)
 from tindaklanjut.domain.model import Recommendation
 
@@ -27,8 +27,7 @@ def can_see(actor: Actor, agency_id: str, agency_region: str) -> bool:
     if actor.role is Role.AGENCY:
         return actor.agency_id == agency_id
     if actor.role is Role.SECRETARY:
-        region = actor.region or ""
-        return agency_region == region or agency_region.startswith(region + ".")
+        return in_region(agency_region, actor.region or "")
     return False
 
 
