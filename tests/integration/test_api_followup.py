@@ -135,6 +135,13 @@ async def test_overdue_is_grouped_by_agency_and_unit_for_the_secretary(settings,
         assert {i["days_overdue"] for i in groups[1]["units"][0]["items"]} == {2}     # due 18 Feb
         r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_kota"))
         assert [g["agency_id"] for g in r.json()] == ["15.71"]
+        # `?region=` narrows, never widens: a city's secretary asking for the province still sees the city only.
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_kota"), params={"region": "15"})
+        assert [g["agency_id"] for g in r.json()] == ["15.71"]
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_aceh"), params={"region": "15"})
+        assert r.json() == []
+        r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"), params={"region": "15.71"})
+        assert [g["agency_id"] for g in r.json()] == ["15.71"]
         r = await client.get("/api/v1/overdue", headers=auth(client, "sekda_aceh"))
         assert r.json() == []
         r = await client.get("/api/v1/overdue", headers=auth(client, "kota"))
@@ -142,3 +149,22 @@ async def test_overdue_is_grouped_by_agency_and_unit_for_the_secretary(settings,
         client.clock.now += timedelta(days=-60)
         r = await client.get("/api/v1/overdue", headers=auth(client, "evaluator"))
         assert r.json() == []
+
+
+async def test_rejecting_an_extension_keeps_the_deadline_and_the_requester_cannot_decide(settings, examples):
+    async with api_client(settings, examples) as client:
+        rec = await _dinsos(client)
+        r = await client.post(f"/api/v1/recommendations/{rec['id']}/extension", headers=auth(client, "prov"),
+                              json={"new_due_date": "2025-03-31", "reason": "menunggu APBD-P"})
+        request_id = r.json()["id"]
+        r = await client.post(f"/api/v1/requests/{request_id}/reject", headers=auth(client, "prov"), json={})
+        assert r.status_code == 403                       # an agency never decides
+        r = await client.post(f"/api/v1/requests/{request_id}/reject", headers=auth(client, "evaluator"),
+                              json={"comment": "tidak cukup alasan"})
+        assert r.status_code == 200 and r.json()["status"] == "rejected"
+        assert (await _dinsos(client))["due_date"] == rec["due_date"]
+        r = await client.post(f"/api/v1/requests/{request_id}/approve", headers=auth(client, "evaluator2"), json={})
+        assert r.status_code == 409                       # decided once
+        assert (await _dinsos(client))["due_date"] == rec["due_date"]
+        r = await client.post("/api/v1/requests/unknown/reject", headers=auth(client, "evaluator"), json={})
+        assert r.status_code == 404

@@ -134,3 +134,21 @@ async def test_a_redelivered_or_older_event_never_renames_the_directory(settings
         assert agency.name == "Pemerintah Provinsi Jambi (nama baru)"
     finally:
         await container.close()
+
+
+async def test_a_redelivered_dead_letter_is_kept_once(settings):
+    container = bootstrap(settings)
+    try:
+        same = _commands([b'{"broken": ', b'{"broken": '])[:1] * 2          # one message, delivered twice
+        first = await container.ingest(same[:1])
+        again = await container.ingest(same)
+        assert (first.dead_lettered, again.dead_lettered) == (1, 0)
+        other_offset = IngestAssessment(raw=b'{"broken": ', origin=Origin(topic="assessment.published", offset=7))
+        assert (await container.ingest([other_offset])).dead_lettered == 1     # same bytes, another message
+        assert await _dead_letters(container) == [(0, "malformed_json"), (7, "malformed_json")]
+        async with container.sessions() as session:
+            outbox = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
+                                          .where(orm.OutboxRow.topic == "deadletter"))
+        assert outbox == 2
+    finally:
+        await container.close()
