@@ -12,9 +12,8 @@ import structlog
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tindaklanjut.bootstrap import Container
-from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.config import Settings
-from tindaklanjut.service_layer import cycles
+from tindaklanjut.service_layer.commands import CloseDueCycles, HandleCycleClosed
 from tindaklanjut.service_layer.messages import Origin
 
 log = structlog.get_logger(__name__)
@@ -36,13 +35,7 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
 
 async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
     """Close (or dead-letter); faust acknowledges the offset only after this returns."""
-    outcomes = await handle_isolating(
-        [raw], name="cycle_closed", max_tries=container.settings.poison_max_tries,
-        handle=lambda batch: cycles.handle_cycle_closed(container.uow(), batch[0], origin,
-                                                        catalogue=container.catalogue, clock=container.clock),
-        dead_letter=lambda item, error: cycles.dead_letter_unprocessable(container.uow(), item, origin, error,
-                                                                        clock=container.clock))
-    outcome = outcomes[0] if outcomes else "not_handled"
+    outcome = await container.bus.handle(HandleCycleClosed(raw=raw, origin=origin))
     log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
     return outcome
 
@@ -50,7 +43,7 @@ async def handle_until_committed(container: Container, raw: bytes, origin: Origi
 async def close_due_job(container: Container, clock: Callable[[], datetime]) -> None:
     """Close the cycles whose follow-up window has ended; errors wait for the next run."""
     try:
-        for outcome in await cycles.close_due_cycles(container.uow, clock()):
+        for outcome in await container.bus.handle(CloseDueCycles(now=clock())):
             log.info("cycle.closed_at_window_end", framework=outcome.framework, cycle=outcome.cycle,
                      lapsed=outcome.lapsed)
     except asyncio.CancelledError:

@@ -1,5 +1,6 @@
-"""Wire the real dependencies once; entry points (agents, CLI, jobs) call
-the handlers through the returned `Container`."""
+"""Wire the real dependencies once: settings, engine, unit of work, evidence
+store and the message bus. Entry points (agents, CLI, jobs, API routes) build
+commands and hand them to `container.bus`; tests pass another clock."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from datetime import datetime, timezone
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from tindaklanjut.adapters.database import create_engine, session_factory
+from tindaklanjut.adapters.evidence_store import EvidenceStore
+from tindaklanjut.adapters.unit_of_work import SqlUnitOfWork
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
 from tindaklanjut.domain.policy import Policy, load_policy
-from tindaklanjut.service_layer import handlers
-from tindaklanjut.service_layer.isolation import handle_isolating
+from tindaklanjut.service_layer import commands, handlers
+from tindaklanjut.service_layer.command_handlers import COMMAND_HANDLERS
+from tindaklanjut.service_layer.messagebus import MessageBus, inject
 from tindaklanjut.service_layer.messages import IngestAssessment
-from tindaklanjut.service_layer.unit_of_work import SqlUnitOfWork
 
 
 def utcnow() -> datetime:
@@ -32,27 +35,29 @@ class Container:
     policy: Policy
     clock: Callable[[], datetime] = utcnow
     on_outbox_commit: list[Callable[[], None]] = field(default_factory=list)
+    bus: MessageBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evidence_store = EvidenceStore(self.settings.resolved_evidence_dir, self.settings.evidence_max_bytes)
+        dependencies = {"new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue,
+                        "policy": self.policy, "limits": self.settings.limits(),
+                        "poison_max_tries": self.settings.poison_max_tries, "evidence_store": self.evidence_store}
+        self.bus = MessageBus({command: inject(handler, dependencies)
+                               for command, handler in COMMAND_HANDLERS.items()})
+
+    def _now(self) -> datetime:
+        return self.clock()      # late-bound: tests move the clock after bootstrap
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, on_commit=self._outbox_committed, clock=self.clock)
+        return SqlUnitOfWork(self.sessions, on_commit=self._outbox_committed, clock=self._now)
 
     def _outbox_committed(self) -> None:
         for callback in self.on_outbox_commit:
             callback()
 
-    async def ingest(self, commands: Sequence[IngestAssessment]) -> handlers.IngestReport:
-        """One batch in one transaction; a poison message is isolated and dead-lettered."""
-        reports = await handle_isolating(
-            commands, name="assessments.ingest", max_tries=self.settings.poison_max_tries,
-            handle=lambda batch: handlers.ingest_assessments(
-                batch, uow=self.uow(), catalogue=self.catalogue, policy=self.policy, clock=self.clock,
-                limits=self.settings.limits()),
-            dead_letter=lambda command, error: handlers.dead_letter_unprocessable(
-                self.uow(), command, error, clock=self.clock))
-        total = handlers.IngestReport()
-        for report in reports:
-            total = total.add(report)
-        return total
+    async def ingest(self, messages: Sequence[IngestAssessment]) -> handlers.IngestReport:
+        """Shorthand for the `IngestAssessments` command."""
+        return await self.bus.handle(commands.IngestAssessments(messages=tuple(messages)))
 
     async def close(self) -> None:
         await self.engine.dispose()

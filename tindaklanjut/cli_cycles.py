@@ -27,6 +27,7 @@ from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.domain.report import CycleReport
 from tindaklanjut.events import cycle as wire
 from tindaklanjut.service_layer import cycles
+from tindaklanjut.service_layer.commands import CloseCycle, CloseDueCycles
 
 cycle_app = typer.Typer(help="Cycle close and the cycle report.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -131,7 +132,7 @@ def close(framework: Framework, cycle: Cycle,
           by: Annotated[str | None, typer.Option(help="name recorded in the audit trail")] = None) -> None:
     """Close a cycle now: open recommendations lapse, the report is stored and published."""
     actor = Actor(by or f"cli:{getpass.getuser()}", Role.ADMIN)
-    outcome = _run(lambda c: cycles.close_cycle(c.uow(), actor, framework, cycle, clock=c.clock))
+    outcome = _run(lambda c: c.bus.handle(CloseCycle(actor=actor, framework=framework, cycle=cycle)))
     if outcome.already_closed:
         console.print(f"siklus {framework} {cycle} sudah ditutup pada "
                       f"{outcome.closed_at.isoformat(timespec='minutes')} oleh {outcome.closed_by}")
@@ -150,7 +151,7 @@ def close_due(now: Annotated[str | None, typer.Option(help="reference instant (I
               ) -> None:
     """Close every cycle whose follow-up window has ended (run daily)."""
     instant = _instant(now)
-    outcomes = _run(lambda c: cycles.close_due_cycles(c.uow, instant))
+    outcomes = _run(lambda c: c.bus.handle(CloseDueCycles(now=instant)))
     if not outcomes:
         console.print("tidak ada siklus yang masa tindak lanjutnya telah berakhir")
     for outcome in outcomes:

@@ -10,8 +10,8 @@ from tindaklanjut import views
 from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.orm_followup import AuditEntryRow, CycleReportRow
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.domain.lifecycle import Actor, NotPermitted, ReasonCode, RequestKind, Role
-from tindaklanjut.service_layer import cycles, followup
+from tindaklanjut.domain.lifecycle import Actor, NotPermitted, ReasonCode, Role
+from tindaklanjut.service_layer import commands, cycles
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin
 
 from tests.conftest import wait_for
@@ -47,12 +47,13 @@ async def _dinsos_ids(container, cycle="2024") -> dict[str, str]:
 
 
 async def _verify(container, recommendation_id: str) -> None:
-    await followup.record_action(container.uow(), AGENCY, recommendation_id, "Rekap pengaduan disusun",
-                                 clock=container.clock)
-    await followup.add_evidence(container.uow(), None, AGENCY, recommendation_id, clock=container.clock,
-                                url="https://jambiprov.go.id/rekap-pengaduan", description="rekap")
-    await followup.submit(container.uow(), AGENCY, recommendation_id, None, clock=container.clock)
-    await followup.verify(container.uow(), EVALUATOR, recommendation_id, "sesuai", clock=container.clock)
+    bus = container.bus
+    await bus.handle(commands.RecordAction(actor=AGENCY, recommendation_id=recommendation_id,
+                                           comment="Rekap pengaduan disusun"))
+    await bus.handle(commands.AttachEvidence(actor=AGENCY, recommendation_id=recommendation_id,
+                                             url="https://jambiprov.go.id/rekap-pengaduan", description="rekap"))
+    await bus.handle(commands.SubmitFollowUp(actor=AGENCY, recommendation_id=recommendation_id))
+    await bus.handle(commands.VerifyFollowUp(actor=EVALUATOR, recommendation_id=recommendation_id, comment="sesuai"))
 
 
 async def _count(container, table, *where) -> int:
@@ -76,17 +77,17 @@ async def test_close_lapses_what_is_open_with_audit_and_stores_one_report(contai
     assert sorted(ids) == ["I.8", "III.4", "V.4"]
     container.clock.now = datetime(2025, 2, 3, 2, 0, tzinfo=timezone.utc)
     await _verify(container, ids["V.4"])
-    request = await followup.request_exception(
-        container.uow(), AGENCY, ids["III.4"], kind=RequestKind.NOT_ACTIONABLE, reason="SOTK baru",
-        reason_code=ReasonCode.ORGANISATION_RESTRUCTURED, clock=container.clock)
-    await followup.decide_request(container.uow(), EVALUATOR, request.id, approve=True, comment=None,
-                                  clock=container.clock)
-    await followup.record_action(container.uow(), AGENCY, ids["I.8"], "Rencana aksi SKM disusun",
-                                 clock=container.clock)
+    request = await container.bus.handle(commands.RequestNotActionable(
+        actor=AGENCY, recommendation_id=ids["III.4"], reason="SOTK baru",
+        reason_code=ReasonCode.ORGANISATION_RESTRUCTURED))
+    await container.bus.handle(commands.DecideRequest(actor=EVALUATOR, request_id=request.id, approve=True))
+    await container.bus.handle(commands.RecordAction(actor=AGENCY, recommendation_id=ids["I.8"],
+                                                     comment="Rencana aksi SKM disusun"))
     changes_before = await _count(container, orm.OutboxRow, orm.OutboxRow.topic == "followup.changed")
 
     container.clock.now = CLOSE
-    outcome = await cycles.close_cycle(container.uow(), EVALUATOR, "panrb-pekppp", "2024", clock=container.clock)
+    outcome = await container.bus.handle(commands.CloseCycle(actor=EVALUATOR, framework="panrb-pekppp",
+                                                             cycle="2024"))
 
     assert (outcome.lapsed, outcome.already_closed, outcome.closed_by) == (1, False, "evaluator-panrb")
     statuses = {r["indicator_code"]: r["status"]

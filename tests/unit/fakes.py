@@ -1,17 +1,22 @@
 """In-memory stand-ins for the repositories and unit of work (unit tests only;
-the same handlers run against real databases in tests/integration)."""
+the same handlers run against real databases in tests/integration). Each
+subclasses the abstract class the SQL one implements, so they cannot drift."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from tindaklanjut.domain import events
+from tindaklanjut.domain.lifecycle import ConcurrentChange, RequestStatus
 from tindaklanjut.domain.model import Assessment, Recommendation
-from tindaklanjut.service_layer import outbound
 from tindaklanjut.service_layer.messages import OutboundMessage
+from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
+                                                     AbstractDirectory, AbstractEvidence, AbstractOutbox,
+                                                     AbstractProcessedEvents, AbstractRecommendations,
+                                                     AbstractRequests)
+from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
-class FakeProcessed:
+class FakeProcessed(AbstractProcessedEvents):
     def __init__(self):
         self.rows: dict[tuple[str, str], dict] = {}
 
@@ -28,7 +33,7 @@ class FakeProcessed:
         self.rows[(source, event_id)]["redeliveries"] += 1
 
 
-class FakeDirectory:
+class FakeDirectory(AbstractDirectory):
     """Newest news only, like the SQL directory."""
 
     def __init__(self):
@@ -43,8 +48,16 @@ class FakeDirectory:
         if unit.id not in self.written_at or published_at >= self.written_at[unit.id]:
             self.units[unit.id], self.written_at[unit.id] = unit, published_at
 
+    async def agency_region(self, agency_id):
+        found = [u for u in self.units.values() if u.agency.id == agency_id]
+        return (found[0].region_code.split(".")[0] if found[0].agency.kind == "pemprov" else found[0].region_code) \
+            if found else None
 
-class FakeAssessments:
+    async def unit_region(self, unit_id):
+        return self.units[unit_id].region_code if unit_id in self.units else None
+
+
+class FakeAssessments(AbstractAssessments):
     def __init__(self):
         self.rows: dict[tuple[str, int], Assessment] = {}
 
@@ -59,7 +72,7 @@ class FakeAssessments:
         self.rows[(assessment.assessment_id, assessment.revision)] = assessment
 
 
-class FakeRecommendations:
+class FakeRecommendations(AbstractRecommendations):
     def __init__(self):
         self.rows: dict[str, Recommendation] = {}
         self.seen: list[Recommendation] = []
@@ -84,12 +97,20 @@ class FakeRecommendations:
     async def apply_next_cycle_scores(self):
         return 0
 
+    async def get(self, recommendation_id):
+        found = self.rows.get(recommendation_id)
+        return replace(found, events=[]) if found else None
+
     async def save(self, rec, at):
+        stored = self.rows.get(rec.id)
+        if stored is not None and stored is not rec and stored.version != rec.version:
+            raise ConcurrentChange()
         self.seen.append(rec)
+        rec.version += 1
         self.rows[rec.id] = rec
 
 
-class FakeOutbox:
+class FakeOutbox(AbstractOutbox):
     def __init__(self):
         self.messages: list[OutboundMessage] = []
         self.added = 0
@@ -99,7 +120,7 @@ class FakeOutbox:
         self.added += 1
 
 
-class FakeDeadLetters:
+class FakeDeadLetters(AbstractDeadLetters):
     def __init__(self):
         self.rows: list[dict] = []
 
@@ -111,17 +132,64 @@ class FakeDeadLetters:
         self.rows.append(row)
 
 
-class FakeUnitOfWork:
-    """Keeps state across `async with` blocks, like a database would; only
-    committed work is visible in `committed_*`."""
-
+class FakeAuditTrail(AbstractAuditTrail):
     def __init__(self):
+        self.entries = []
+
+    def add(self, event):
+        self.entries.append(event)
+
+
+class FakeEvidence(AbstractEvidence):
+    def __init__(self):
+        self.versions = []
+
+    async def next_version(self, recommendation_id):
+        return 1 + sum(1 for v in self.versions if v.recommendation_id == recommendation_id)
+
+    async def count(self, recommendation_id):
+        return sum(1 for v in self.versions if v.recommendation_id == recommendation_id)
+
+    def add(self, version):
+        self.versions.append(version)
+
+
+class FakeRequests(AbstractRequests):
+    def __init__(self):
+        self.rows = {}
+
+    async def get(self, request_id):
+        found = self.rows.get(request_id)
+        return replace(found) if found else None
+
+    async def pending_for(self, recommendation_id, kind):
+        return next((r for r in self.rows.values() if r.recommendation_id == recommendation_id and r.kind is kind
+                     and r.status is RequestStatus.PENDING), None)
+
+    async def save(self, request):
+        stored = self.rows.get(request.id)
+        if stored is not None and request.status is not RequestStatus.PENDING \
+                and stored.status is not RequestStatus.PENDING:
+            raise ConcurrentChange("permohonan ini baru saja diputuskan oleh pengguna lain")
+        self.rows[request.id] = replace(request)
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    """Keeps state across `async with` blocks, like a database would. It does
+    not roll back: a handler that raises after changing things leaves them
+    (tests assert on committed work through `commits`)."""
+
+    def __init__(self, clock=None):
+        super().__init__(**({"clock": clock} if clock else {}))
         self.processed = FakeProcessed()
         self.directory = FakeDirectory()
         self.assessments = FakeAssessments()
         self.recommendations = FakeRecommendations()
         self.outbox = FakeOutbox()
         self.dead_letters = FakeDeadLetters()
+        self.audit = FakeAuditTrail()
+        self.evidence = FakeEvidence()
+        self.requests = FakeRequests()
         self.commits = 0
 
     async def __aenter__(self):
@@ -130,11 +198,9 @@ class FakeUnitOfWork:
     async def __aexit__(self, *exc):
         return None
 
-    async def commit(self):
-        for rec in self.recommendations.seen:
-            while rec.events:
-                event = rec.events.pop(0)
-                if isinstance(event, events.RecommendationIssued):
-                    self.outbox.add(outbound.recommendation_issued(rec, self.directory.units[rec.unit_id]), None)
+    async def _commit(self):
         self.recommendations.seen.clear()
         self.commits += 1
+
+    async def rollback(self):
+        pass

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm_followup as tables
 from tindaklanjut.domain import events
+from tindaklanjut.service_layer.repositories import AbstractAuditTrail, AbstractEvidence, AbstractRequests
+from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import ConcurrentChange, FollowUpRequest, ReasonCode, RequestKind, RequestStatus
 
 
-class SqlAuditTrail:
+class SqlAuditTrail(AbstractAuditTrail):
     """Append-only: entries are added, never changed."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -23,7 +27,7 @@ class SqlAuditTrail:
             evidence=list(event.evidence), details=event.details or {}, at=event.occurred_at))
 
 
-class SqlEvidence:
+class SqlEvidence(AbstractEvidence):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -36,8 +40,8 @@ class SqlEvidence:
         return await self.session.scalar(select(func.count()).select_from(tables.EvidenceRow)
                                          .where(tables.EvidenceRow.recommendation_id == recommendation_id))
 
-    def add(self, row: tables.EvidenceRow) -> None:
-        self.session.add(row)
+    def add(self, version: EvidenceVersion) -> None:
+        self.session.add(tables.EvidenceRow(**asdict(version)))
 
 
 def _request_from_row(row: tables.FollowUpRequestRow) -> FollowUpRequest:
@@ -49,7 +53,7 @@ def _request_from_row(row: tables.FollowUpRequestRow) -> FollowUpRequest:
         decision_comment=row.decision_comment)
 
 
-class SqlRequests:
+class SqlRequests(AbstractRequests):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

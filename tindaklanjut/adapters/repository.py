@@ -13,6 +13,9 @@ from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assess
                                        Scope, Status)
 from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
 from tindaklanjut.service_layer.messages import OutboundMessage
+from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractDeadLetters, AbstractDirectory,
+                                                     AbstractOutbox, AbstractProcessedEvents,
+                                                     AbstractRecommendations)
 
 
 def _chunks(items: list, size: int = 500):
@@ -20,7 +23,7 @@ def _chunks(items: list, size: int = 500):
         yield items[start:start + size]
 
 
-class SqlProcessedEvents:
+class SqlProcessedEvents(AbstractProcessedEvents):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._pending: set[tuple[str, str]] = set()
@@ -67,7 +70,7 @@ class SqlProcessedEvents:
             row.redeliveries += 1
 
 
-class SqlDirectory:
+class SqlDirectory(AbstractDirectory):
     """Agencies and units, upserted from the events that mention them. Only
     the newest news counts: a row changes only for an assessment published at
     or after the one that last wrote it, so a redelivered or older event never
@@ -104,6 +107,12 @@ class SqlDirectory:
         if unit.id not in self.units:
             await self.preload([(unit, published_at)])
 
+    async def agency_region(self, agency_id: str) -> str | None:
+        return await self.session.scalar(select(orm.AgencyRow.region_code).where(orm.AgencyRow.id == agency_id))
+
+    async def unit_region(self, unit_id: str) -> str | None:
+        return await self.session.scalar(select(orm.UnitRow.region_code).where(orm.UnitRow.id == unit_id))
+
     def _write_agency(self, row: orm.AgencyRow | None, unit: Unit, published_at: datetime) -> orm.AgencyRow:
         if row is None:
             row = orm.AgencyRow(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value,
@@ -133,7 +142,7 @@ def _agency_region(unit: Unit) -> str:
     return unit.region_code.split(".")[0] if unit.agency.kind == "pemprov" else unit.region_code
 
 
-class SqlAssessments:
+class SqlAssessments(AbstractAssessments):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._pending: dict[str, Assessment] = {}
@@ -202,7 +211,7 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
         version=row.version)
 
 
-class SqlRecommendations:
+class SqlRecommendations(AbstractRecommendations):
     """New recommendations are written in one multi-row INSERT (before any read
     of the table and at commit): building ORM objects for thousands of rows
     cost more than the database work."""
@@ -311,7 +320,7 @@ class SqlRecommendations:
         return recommendation_from_row(row) if row else None
 
 
-class SqlOutbox:
+class SqlOutbox(AbstractOutbox):
     """Written in one multi-row INSERT at commit (never read inside a unit of work)."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -331,7 +340,7 @@ class SqlOutbox:
             await self.session.execute(insert(orm.OutboxRow.__table__), rows)
 
 
-class SqlDeadLetters:
+class SqlDeadLetters(AbstractDeadLetters):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.orm_followup import AuditEntryRow, EvidenceRow, FollowUpRequestRow
 from tindaklanjut.api import models
+from tindaklanjut.api.errors import ApiError
 from tindaklanjut.domain.calendar import zone_for_region
 from tindaklanjut.adapters.orm import region_clause
 from tindaklanjut.domain.lifecycle import OWED_STATUSES as OWED
@@ -143,3 +144,14 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
                                    "days_overdue": (local_today - due_date).days})
         agency["overdue"] += 1
     return sorted(agencies.values(), key=lambda a: (-a["overdue"], a["agency_id"]))
+
+
+async def request_by_id(container, actor: Actor, request_id: str) -> models.RequestOut:
+    """One request as the actor may see it (404 otherwise)."""
+    async with container.sessions() as session:
+        row = await session.scalar(scoped(
+            select(FollowUpRequestRow).join(R, R.id == FollowUpRequestRow.recommendation_id)
+            .join(A, A.id == R.agency_id), actor).where(FollowUpRequestRow.id == request_id))
+    if row is None:
+        raise ApiError(404, "not_found", "permohonan tidak ditemukan")
+    return request_out(row)

@@ -33,7 +33,8 @@ from tindaklanjut.events import cycle as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.service_layer.messages import Origin, OutboundMessage
 from tindaklanjut.service_layer.handlers import dead_letter
-from tindaklanjut.service_layer.isolation import describe
+from tindaklanjut.service_layer import commands
+from tindaklanjut.service_layer.isolation import describe, handle_isolating
 from tindaklanjut.service_layer.validation import Rejected, parse_cloudevent
 
 log = structlog.get_logger(__name__)
@@ -180,6 +181,25 @@ async def close_due_cycles(make_uow: Callable[[], object], now: datetime, *,
     for framework, cycle in await due_cycles(make_uow(), now):
         outcomes.append(await close_cycle(make_uow(), actor, framework, cycle, clock=lambda: now))
     return outcomes
+
+
+async def close_cycle_command(command: commands.CloseCycle, new_uow, clock: Callable[[], datetime]) -> CloseOutcome:
+    return await close_cycle(new_uow(), command.actor, command.framework, command.cycle, clock=clock)
+
+
+async def close_due_cycles_command(command: commands.CloseDueCycles, new_uow) -> list[CloseOutcome]:
+    return await close_due_cycles(new_uow, command.now)
+
+
+async def cycle_closed_command(command: commands.HandleCycleClosed, new_uow, catalogue: FrameworkCatalogue,
+                               clock: Callable[[], datetime], poison_max_tries: int) -> str:
+    """A `cycle.closed` message: closed, already_closed, duplicate or dead_lettered."""
+    outcomes = await handle_isolating(
+        [command.raw], name="cycle_closed", max_tries=poison_max_tries,
+        handle=lambda batch: handle_cycle_closed(new_uow(), batch[0], command.origin, catalogue=catalogue,
+                                                 clock=clock),
+        dead_letter=lambda raw, error: dead_letter_unprocessable(new_uow(), raw, command.origin, error, clock=clock))
+    return outcomes[0] if outcomes else "not_handled"
 
 
 def parse_cycle_closed(raw: bytes, catalogue: FrameworkCatalogue) -> wire.CycleClosedEvent:

@@ -18,7 +18,8 @@ from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.service_layer.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
-from tindaklanjut.service_layer.isolation import describe
+from tindaklanjut.service_layer import commands
+from tindaklanjut.service_layer.isolation import describe, handle_isolating
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
@@ -69,13 +70,32 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
     return report
 
 
-async def accept_assessment(raw: bytes, *, uow, catalogue: FrameworkCatalogue, limits: Limits,
-                            clock: Callable[[], datetime]) -> OutboundMessage:
+async def ingest(command: commands.IngestAssessments, new_uow: Callable[[], object], catalogue: FrameworkCatalogue,
+                 policy: Policy, clock: Callable[[], datetime], limits: Limits,
+                 poison_max_tries: int) -> IngestReport:
+    """A batch in one transaction; a message that fails for another reason
+    than an outage is isolated and dead-lettered after bounded tries."""
+    reports = await handle_isolating(
+        command.messages, name="assessments.ingest", max_tries=poison_max_tries,
+        handle=lambda batch: ingest_assessments(batch, uow=new_uow(), catalogue=catalogue, policy=policy,
+                                                clock=clock, limits=limits),
+        dead_letter=lambda message, error: dead_letter_unprocessable(new_uow(), message, error, clock=clock))
+    total = IngestReport()
+    for report in reports:
+        total = total.add(report)
+    return total
+
+
+async def publish_assessment(command: commands.PublishAssessment, new_uow: Callable[[], object],
+                             catalogue: FrameworkCatalogue, limits: Limits,
+                             clock: Callable[[], datetime]) -> OutboundMessage:
     """An assessment published over HTTP: validated, then written to the
     outbox in one transaction, so an accepted request is never lost (the relay
     publishes it; the recommender de-duplicates on its CloudEvents id)."""
+    raw = command.raw
     event = parse_assessment(raw, catalogue, limits)
     message = outbound.assessment_accepted(raw, event_id=event.id, unit_id=event.data.unit.id)
+    uow = new_uow()
     async with uow:
         uow.outbox.add(message, clock())
         await uow.commit()

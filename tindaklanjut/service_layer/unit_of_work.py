@@ -1,64 +1,65 @@
-"""Unit of work: one database transaction; domain events go to the outbox
-inside it, so state and the events announcing it commit together."""
+"""The unit of work: one transaction; the domain events the aggregates
+recorded become outbox rows (and audit entries) inside it, so state and the
+events announcing it commit together. `adapters.unit_of_work` is the SQL
+one; tests subclass this with fakes."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from tindaklanjut.adapters import followup_repository, repository
 from tindaklanjut.domain import events
 from tindaklanjut.service_layer import outbound
+from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
+                                                     AbstractDirectory, AbstractEvidence, AbstractOutbox,
+                                                     AbstractProcessedEvents, AbstractRecommendations,
+                                                     AbstractRequests)
 
 
-class SqlUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker, *, on_commit: Callable[[], None] | None = None,
+class AbstractUnitOfWork(ABC):
+    processed: AbstractProcessedEvents
+    directory: AbstractDirectory
+    assessments: AbstractAssessments
+    recommendations: AbstractRecommendations
+    outbox: AbstractOutbox
+    dead_letters: AbstractDeadLetters
+    audit: AbstractAuditTrail
+    evidence: AbstractEvidence
+    requests: AbstractRequests
+
+    def __init__(self, *, on_commit: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self.session_factory = session_factory
         self.on_commit = on_commit
         self.clock = clock
 
-    async def __aenter__(self) -> "SqlUnitOfWork":
-        self.session = self.session_factory()
-        self.processed = repository.SqlProcessedEvents(self.session)
-        self.directory = repository.SqlDirectory(self.session)
-        self.assessments = repository.SqlAssessments(self.session)
-        self.recommendations = repository.SqlRecommendations(self.session)
-        self.outbox = repository.SqlOutbox(self.session)
-        self.dead_letters = repository.SqlDeadLetters(self.session)
-        self.audit = followup_repository.SqlAuditTrail(self.session)
-        self.evidence = followup_repository.SqlEvidence(self.session)
-        self.requests = followup_repository.SqlRequests(self.session)
-        return self
+    @abstractmethod
+    async def __aenter__(self) -> "AbstractUnitOfWork": ...
 
+    @abstractmethod
     async def __aexit__(self, *exc_info) -> None:
-        await self.session.rollback()
-        await self.session.close()
+        """Roll back whatever was not committed."""
 
-    def _collect_events(self) -> None:
+    async def commit(self) -> None:
+        self.collect_events()
+        await self._commit()
+        if self.on_commit and self.outbox.added:
+            self.on_commit()
+
+    @abstractmethod
+    async def _commit(self) -> None: ...
+
+    @abstractmethod
+    async def rollback(self) -> None: ...
+
+    def collect_events(self) -> None:
+        """Domain events of every recommendation touched -> audit entries and outbox rows, encoded once."""
         now = self.clock()
         for rec in self.recommendations.seen:
             while rec.events:
                 event = rec.events.pop(0)
-                # Only issuing has a wire event so far; other domain events
-                # are recorded on the row (status) and not yet published.
                 if isinstance(event, events.RecommendationIssued):
                     self.outbox.add(outbound.recommendation_issued(rec, self.directory.units[rec.unit_id]), now)
                 elif isinstance(event, events.FollowUpChanged):
                     self.audit.add(event)
                     self.outbox.add(outbound.followup_changed(rec, event), now)
-
-    async def commit(self) -> None:
-        self._collect_events()
-        await self.assessments.write_new()
-        await self.processed.write_new()
-        await self.recommendations.write_new()
-        await self.outbox.write_new()
-        await self.session.commit()
-        if self.on_commit and self.outbox.added:
-            self.on_commit()
-
-    async def rollback(self) -> None:
-        await self.session.rollback()

@@ -1,0 +1,45 @@
+"""The SQL unit of work: one database session and transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from tindaklanjut.adapters import followup_repository, repository
+from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
+
+
+class SqlUnitOfWork(AbstractUnitOfWork):
+    def __init__(self, session_factory: async_sessionmaker, *, on_commit: Callable[[], None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        super().__init__(on_commit=on_commit, clock=clock)
+        self.session_factory = session_factory
+
+    async def __aenter__(self) -> "SqlUnitOfWork":
+        self.session = self.session_factory()
+        self.processed = repository.SqlProcessedEvents(self.session)
+        self.directory = repository.SqlDirectory(self.session)
+        self.assessments = repository.SqlAssessments(self.session)
+        self.recommendations = repository.SqlRecommendations(self.session)
+        self.outbox = repository.SqlOutbox(self.session)
+        self.dead_letters = repository.SqlDeadLetters(self.session)
+        self.audit = followup_repository.SqlAuditTrail(self.session)
+        self.evidence = followup_repository.SqlEvidence(self.session)
+        self.requests = followup_repository.SqlRequests(self.session)
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    async def _commit(self) -> None:
+        await self.assessments.write_new()
+        await self.processed.write_new()
+        await self.recommendations.write_new()
+        await self.outbox.write_new()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()

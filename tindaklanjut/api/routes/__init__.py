@@ -1,0 +1,1 @@
+"""One router per file; `api.app` includes them all."""

@@ -1,0 +1,120 @@
+"""Recommendations: read them, and the agency's and evaluator's follow-up steps."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from tindaklanjut.api import models, queries
+from tindaklanjut.api.deps import AgencyActor, ContainerDep, CurrentActor, EvaluatorActor, SessionDep, dispatch
+from tindaklanjut.api.errors import ERRORS, ApiError
+from tindaklanjut.bootstrap import Container
+from tindaklanjut.domain.lifecycle import Actor, Status
+from tindaklanjut.service_layer import commands
+
+router = APIRouter(prefix="/api/v1/recommendations", responses=ERRORS)
+
+
+async def detail(container: Container, current: Actor, recommendation_id: str) -> models.RecommendationDetail:
+    async with container.sessions() as session:
+        found = await queries.get_recommendation(session, current, recommendation_id, container.clock())
+    if found is None:
+        raise ApiError(404, "not_found", "rekomendasi tidak ditemukan")
+    return found
+
+
+def evidence_out(version) -> models.EvidenceOut:
+    return models.EvidenceOut(**{name: value for name, value in asdict(version).items()
+                                 if name in models.EvidenceOut.model_fields})
+
+
+@router.get("", response_model=list[models.RecommendationOut], tags=["rekomendasi"])
+async def list_recommendations(
+        session: SessionDep, container: ContainerDep, current: CurrentActor, status: Status | None = None,
+        unit: str | None = None, overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
+    return await queries.list_recommendations(session, current, container.clock(),
+                                              status=status.value if status else None, unit_id=unit,
+                                              overdue=overdue, limit=limit, offset=offset)
+
+
+@router.get("/{recommendation_id}", response_model=models.RecommendationDetail, tags=["rekomendasi"],
+            summary="Rekomendasi dengan linimasa (audit trail)")
+async def get_recommendation(recommendation_id: str, container: ContainerDep,
+                             current: CurrentActor) -> models.RecommendationDetail:
+    return await detail(container, current, recommendation_id)
+
+
+@router.post("/{recommendation_id}/actions", response_model=models.RecommendationDetail, tags=["instansi"],
+             summary="Catat tindak lanjut")
+async def record_action(recommendation_id: str, body: models.RequiredCommentIn, container: ContainerDep,
+                        current: AgencyActor) -> models.RecommendationDetail:
+    await dispatch(container, commands.RecordAction(actor=current, recommendation_id=recommendation_id,
+                                                    comment=body.comment))
+    return await detail(container, current, recommendation_id)
+
+
+@router.post("/{recommendation_id}/evidence", response_model=models.EvidenceOut, status_code=201,
+             tags=["instansi"], summary="Unggah bukti dukung (berkas)")
+async def upload_evidence(recommendation_id: str, container: ContainerDep, current: AgencyActor,
+                          file: Annotated[UploadFile, File()],
+                          description: Annotated[str | None, Form(max_length=1000)] = None) -> models.EvidenceOut:
+    content = await file.read(container.settings.evidence_max_bytes + 1)
+    version = await dispatch(container, commands.AttachEvidence(
+        actor=current, recommendation_id=recommendation_id, filename=file.filename or "", content=content,
+        description=description))
+    return evidence_out(version)
+
+
+@router.post("/{recommendation_id}/links", response_model=models.EvidenceOut, status_code=201, tags=["instansi"],
+             summary="Tambahkan tautan bukti dukung")
+async def add_link(recommendation_id: str, body: models.LinkIn, container: ContainerDep,
+                   current: AgencyActor) -> models.EvidenceOut:
+    version = await dispatch(container, commands.AttachEvidence(
+        actor=current, recommendation_id=recommendation_id, url=str(body.url), description=body.description))
+    return evidence_out(version)
+
+
+@router.post("/{recommendation_id}/submit", response_model=models.RecommendationDetail, tags=["instansi"],
+             summary="Ajukan penyelesaian untuk diverifikasi")
+async def submit(recommendation_id: str, body: models.CommentIn, container: ContainerDep,
+                 current: AgencyActor) -> models.RecommendationDetail:
+    await dispatch(container, commands.SubmitFollowUp(actor=current, recommendation_id=recommendation_id,
+                                                      comment=body.comment))
+    return await detail(container, current, recommendation_id)
+
+
+@router.post("/{recommendation_id}/not-actionable", response_model=models.RequestOut, status_code=201,
+             tags=["instansi"], summary="Mohon status tidak dapat ditindaklanjuti")
+async def request_not_actionable(recommendation_id: str, body: models.NotActionableIn, container: ContainerDep,
+                                 current: AgencyActor) -> models.RequestOut:
+    request = await dispatch(container, commands.RequestNotActionable(
+        actor=current, recommendation_id=recommendation_id, reason=body.explanation, reason_code=body.reason_code))
+    return await queries.request_by_id(container, current, request.id)
+
+
+@router.post("/{recommendation_id}/extension", response_model=models.RequestOut, status_code=201,
+             tags=["instansi"], summary="Mohon perpanjangan tenggat")
+async def request_extension(recommendation_id: str, body: models.ExtensionIn, container: ContainerDep,
+                            current: AgencyActor) -> models.RequestOut:
+    request = await dispatch(container, commands.RequestExtension(
+        actor=current, recommendation_id=recommendation_id, reason=body.reason, new_due_date=body.new_due_date))
+    return await queries.request_by_id(container, current, request.id)
+
+
+@router.post("/{recommendation_id}/verify", response_model=models.RecommendationDetail, tags=["evaluator"],
+             summary="Verifikasi: tindak lanjut sesuai")
+async def verify(recommendation_id: str, body: models.CommentIn, container: ContainerDep,
+                 current: EvaluatorActor) -> models.RecommendationDetail:
+    await dispatch(container, commands.VerifyFollowUp(actor=current, recommendation_id=recommendation_id,
+                                                      comment=body.comment))
+    return await detail(container, current, recommendation_id)
+
+
+@router.post("/{recommendation_id}/request-changes", response_model=models.RecommendationDetail,
+             tags=["evaluator"], summary="Kembalikan ke instansi dengan catatan perbaikan")
+async def request_changes(recommendation_id: str, body: models.RequiredCommentIn, container: ContainerDep,
+                          current: EvaluatorActor) -> models.RecommendationDetail:
+    await dispatch(container, commands.RequestChanges(actor=current, recommendation_id=recommendation_id,
+                                                      comment=body.comment))
+    return await detail(container, current, recommendation_id)

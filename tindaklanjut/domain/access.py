@@ -1,0 +1,24 @@
+"""Who may see what: the one rule every query and every command's check uses.
+
+Evaluators and admins see everything; an agency sees its own agency's items;
+a secretary sees the agencies whose region lies within theirs.
+"""
+
+from __future__ import annotations
+
+from tindaklanjut.domain.lifecycle import Actor, Role, in_region
+
+
+def can_see(actor: Actor, agency_id: str, agency_region: str) -> bool:
+    if actor.role in (Role.EVALUATOR, Role.ADMIN):
+        return True
+    if actor.role is Role.AGENCY:
+        return actor.agency_id == agency_id
+    if actor.role is Role.SECRETARY:
+        return in_region(agency_region, actor.region or "")
+    return False
+
+
+def owns(actor: Actor, agency_id: str) -> bool:
+    """May this actor act as the agency (record, upload, submit, request)?"""
+    return actor.role is Role.ADMIN or (actor.role is Role.AGENCY and actor.agency_id == agency_id)

@@ -1,0 +1,122 @@
+"""Commands: every write the system accepts, as an imperative, frozen,
+keyword-only message. Entry points (faust agents, scheduler jobs, the CLI,
+API routes, web pages) only build these and hand them to the message bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from tindaklanjut.domain.lifecycle import Actor, ReasonCode, Role
+from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    """Base of every command."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestAssessments(Command):
+    """A batch of raw `assessment.published` messages off the wire, in one transaction."""
+
+    messages: tuple[IngestAssessment, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishAssessment(Command):
+    """An assessment sent over HTTP: validated, then written to the outbox."""
+
+    raw: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUpCommand(Command):
+    actor: Actor
+    recommendation_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordAction(FollowUpCommand):
+    comment: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachEvidence(FollowUpCommand):
+    """A file (name and bytes) or a link; every attachment is a new version."""
+
+    filename: str | None = None
+    content: bytes | None = None
+    url: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitFollowUp(FollowUpCommand):
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyFollowUp(FollowUpCommand):
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestChanges(FollowUpCommand):
+    comment: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestExtension(FollowUpCommand):
+    reason: str
+    new_due_date: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestNotActionable(FollowUpCommand):
+    reason: str
+    reason_code: ReasonCode | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideRequest(Command):
+    actor: Actor
+    request_id: str
+    approve: bool
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseCycle(Command):
+    actor: Actor
+    framework: str
+    cycle: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseDueCycles(Command):
+    """Close every cycle whose follow-up window ended before `now`."""
+
+    now: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandleCycleClosed(Command):
+    """A raw `cycle.closed` message off the wire."""
+
+    raw: bytes
+    origin: Origin
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddUser(Command):
+    name: str
+    role: Role
+    agency_id: str | None = None
+    region: str | None = None
+    expires_in: timedelta | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(Command):
+    name: str
