@@ -14,7 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
 from tindaklanjut.service_layer.commands import CloseDueCycles, HandleCycleClosed
-from tindaklanjut.service_layer.messages import Origin
+from tindaklanjut.ports.messages import Origin
 
 log = structlog.get_logger(__name__)
 CLOSE_DUE_JOB_ID = "cycles.close_due"

@@ -7,7 +7,7 @@ import structlog
 
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,7 @@ from tindaklanjut.domain.policy import Policy, load_policy
 from tindaklanjut.service_layer import commands, handlers
 from tindaklanjut.service_layer.command_handlers import COMMAND_HANDLERS
 from tindaklanjut.service_layer.messagebus import MessageBus, inject
-from tindaklanjut.service_layer.messages import IngestAssessment
+from tindaklanjut.ports.messages import IngestAssessment
 
 
 def utcnow() -> datetime:

@@ -21,7 +21,7 @@ from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.lifecycle import Role
 from tindaklanjut.service_layer import users
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.conftest import contract_examples, free_port
 from tests.kafka_helpers import settings_env

@@ -12,7 +12,7 @@ from tindaklanjut.api.app import create_api
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.domain.lifecycle import Role
 from tindaklanjut.service_layer import users
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 
 class Clock:

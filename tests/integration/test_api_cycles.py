@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from openpyxl import load_workbook
 
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.integration.api_helpers import api_client, auth
 

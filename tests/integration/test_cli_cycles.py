@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from openpyxl import load_workbook
 
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.kafka_helpers import cli, settings_env
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tindaklanjut.adapters import kafka
 from tindaklanjut.adapters.orm_followup import CycleReportRow
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.conftest import wait_for
 from tests.kafka_helpers import consume, produce, settings_env, start, stop

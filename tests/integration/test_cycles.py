@@ -12,7 +12,7 @@ from tindaklanjut.adapters.orm_followup import AuditEntryRow, CycleReportRow
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.domain.lifecycle import Actor, NotPermitted, ReasonCode, Role
 from tindaklanjut.service_layer import commands, cycles
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.conftest import wait_for
 from tests.integration.api_helpers import Clock

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tindaklanjut import views
 from tindaklanjut.adapters import orm
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 NOW = datetime(2024, 12, 21, 1, 0, tzinfo=timezone.utc)
 

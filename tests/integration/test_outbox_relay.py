@@ -14,7 +14,7 @@ from tindaklanjut.service_layer import users
 from tindaklanjut.adapters import kafka, orm
 from tindaklanjut.adapters.outbox_relay import OutboxRelay
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin, OutboundMessage
+from tindaklanjut.ports.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.service_layer.outbound import DEAD_LETTER_VALUE_MAX, DLQ_REASON_HEADER, DLQ_TRUNCATED_HEADER
 
 from tests.kafka_helpers import consume

@@ -14,7 +14,7 @@ from tindaklanjut.adapters import orm
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.domain import recommender
 from tindaklanjut.service_layer import handlers
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.strategies import POISONS
 

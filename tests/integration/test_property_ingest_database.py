@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from tindaklanjut.adapters import orm
 from tindaklanjut.bootstrap import bootstrap
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.strategies import interleaved
 

@@ -18,7 +18,7 @@ from tindaklanjut.bootstrap_reminders import reminders
 from tindaklanjut.domain.calendar import deadline_on
 from tindaklanjut.events.escalation import RecommendationEscalatedEvent
 from tindaklanjut.events.reminder import ReminderSentEvent
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.reminder_helpers import SmtpSink, WebhookSink, contacts_csv
 

@@ -7,7 +7,7 @@ from tindaklanjut.adapters import kafka
 from tindaklanjut.adapters.outbox_relay import OutboxRelay
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.service_layer import users
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 from tests.kafka_helpers import cli, consume, settings_env
 

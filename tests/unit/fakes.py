@@ -8,8 +8,8 @@ from dataclasses import replace
 
 from tindaklanjut.domain.lifecycle import ConcurrentChange, RequestStatus
 from tindaklanjut.domain.model import Assessment, Recommendation
-from tindaklanjut.service_layer.messages import OutboundMessage
-from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
+from tindaklanjut.ports.messages import OutboundMessage
+from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
                                                      AbstractRequests)

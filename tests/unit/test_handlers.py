@@ -7,7 +7,7 @@ from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.model import Status
 from tindaklanjut.domain.policy import load_policy
 from tindaklanjut.service_layer.handlers import ingest_assessments
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 from tindaklanjut.service_layer.outbound import DLQ_REASON_HEADER
 
 from tests.unit.fakes import FakeUnitOfWork

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.policy import load_policy
 from tindaklanjut.service_layer.handlers import ingest_assessments
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 from tindaklanjut.service_layer.outbound import DEAD_LETTER_VALUE_MAX
 
 from tests.strategies import interleaved

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm_followup as tables
 from tindaklanjut.domain import events
-from tindaklanjut.service_layer.repositories import AbstractAuditTrail, AbstractEvidence, AbstractRequests
+from tindaklanjut.ports.repositories import AbstractAuditTrail, AbstractEvidence, AbstractRequests
 from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import ConcurrentChange, FollowUpRequest, ReasonCode, RequestKind, RequestStatus
 

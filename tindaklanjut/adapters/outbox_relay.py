@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
-from tindaklanjut.service_layer.isolation import describe
-from tindaklanjut.service_layer.retrying import is_transient
+from tindaklanjut.ports.retrying import describe, is_transient
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ from tindaklanjut.domain.lifecycle import ConcurrentChange
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
                                        Scope, Status)
 from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
-from tindaklanjut.service_layer.messages import OutboundMessage
-from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractDeadLetters, AbstractDirectory,
+from tindaklanjut.ports.messages import OutboundMessage
+from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractDeadLetters, AbstractDirectory,
                                                      AbstractOutbox, AbstractProcessedEvents,
                                                      AbstractRecommendations)
 

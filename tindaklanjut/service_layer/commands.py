@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tindaklanjut.domain.lifecycle import Actor, ReasonCode, Role
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin
+from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,10 +31,11 @@ from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role, Status
 from tindaklanjut.events import cycle as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
-from tindaklanjut.service_layer.messages import Origin, OutboundMessage
+from tindaklanjut.ports.messages import Origin, OutboundMessage
 from tindaklanjut.service_layer.handlers import dead_letter
 from tindaklanjut.service_layer import commands
-from tindaklanjut.service_layer.isolation import describe, handle_isolating
+from tindaklanjut.ports.retrying import describe
+from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.service_layer.validation import Rejected, parse_cloudevent
 
 log = structlog.get_logger(__name__)

@@ -16,10 +16,11 @@ from tindaklanjut.domain.model import Assessment
 from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
-from tindaklanjut.service_layer.messages import IngestAssessment, Origin, OutboundMessage
+from tindaklanjut.ports.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 from tindaklanjut.service_layer import commands
-from tindaklanjut.service_layer.isolation import describe, handle_isolating
+from tindaklanjut.ports.retrying import describe
+from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.service_layer.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)

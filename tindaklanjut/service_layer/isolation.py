@@ -10,17 +10,11 @@ from typing import TypeVar
 
 import structlog
 
-from tindaklanjut.service_layer.retrying import retry_transient
+from tindaklanjut.ports.retrying import describe, retry_transient
 
 log = structlog.get_logger(__name__)
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
-
-
-def describe(error: BaseException, limit: int = 500) -> str:
-    """An error as a short, storable reason (no NUL, bounded length)."""
-    text = f"{type(error).__name__}: {error}".replace("\x00", "\\0")
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 async def handle_isolating(items: Sequence[ItemT], *, handle: Callable[[Sequence[ItemT]], Awaitable[ResultT]],

@@ -15,7 +15,7 @@ from tindaklanjut.events.assessment import EVENT_TYPE as ASSESSMENT_EVENT_TYPE
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.events.registry import DEAD_LETTER_TOPIC
 from tindaklanjut.events.wire import DEFAULT_LIMITS
-from tindaklanjut.service_layer.messages import OutboundMessage
+from tindaklanjut.ports.messages import OutboundMessage
 
 SOURCE = "urn:tindaklanjut:recommender"
 DLQ_REASON_HEADER = "tindaklanjut-dlq-reason"

@@ -37,7 +37,7 @@ from tindaklanjut.domain.reminders import (Contact, ContactBook, Digest, DigestI
 from tindaklanjut.events import escalation as escalation_wire
 from tindaklanjut.events import reminder as reminder_wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
-from tindaklanjut.service_layer.messages import OutboundMessage
+from tindaklanjut.ports.messages import OutboundMessage
 
 log = structlog.get_logger(__name__)
 

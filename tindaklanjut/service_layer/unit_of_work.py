@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from tindaklanjut.domain import events
 from tindaklanjut.service_layer import outbound
-from tindaklanjut.service_layer.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
+from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
                                                      AbstractRequests)

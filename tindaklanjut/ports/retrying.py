@@ -32,6 +32,12 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 TRANSIENT_SQLSTATE_PREFIXES = ("08", "40001", "40P01", "53", "57P", "55P03")
 
 
+def describe(error: BaseException, limit: int = 500) -> str:
+    """An error as a short, storable reason (no NUL, bounded length)."""
+    text = f"{type(error).__name__}: {error}".replace("\x00", "\\0")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def is_transient(error: BaseException) -> bool:
     if isinstance(error, TRANSIENT_ERRORS):
         return True

@@ -12,7 +12,7 @@ from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import FollowUpRequest, RequestKind
 from tindaklanjut.domain.model import Assessment, Recommendation
 from tindaklanjut.events.assessment import Unit
-from tindaklanjut.service_layer.messages import OutboundMessage
+from tindaklanjut.ports.messages import OutboundMessage
 
 
 class AbstractProcessedEvents(ABC):
