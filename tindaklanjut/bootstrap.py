@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from tindaklanjut.adapters.database import create_engine, session_factory
 from tindaklanjut.adapters.evidence_store import EvidenceStore
-from tindaklanjut.adapters.unit_of_work import SqlUnitOfWork
+from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
 from tindaklanjut.domain.policy import Policy, load_policy

@@ -30,8 +30,9 @@ from tindaklanjut.config import Settings, get_settings
 from tindaklanjut.stack_process import WorkerProcess, exit_code_after_interrupt, interrupt_on_sigterm
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
-from tindaklanjut.service_layer import broker_epochs, users
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.adapters import broker_epochs
+from tindaklanjut.service_layer import users
+from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters import orm
-from tindaklanjut.service_layer import broker_epochs
+from tindaklanjut.adapters import broker_epochs
 
 
 async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None = None,

@@ -9,7 +9,7 @@ import pytest
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.events import wire
 from tindaklanjut.events.wire import Limits
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 from tests.conftest import contract_examples
 from tests.strategies import POISONS

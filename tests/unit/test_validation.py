@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tindaklanjut.domain.frameworks import load_frameworks
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 CATALOGUE = load_frameworks()
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from tindaklanjut.domain.calendar import zone_for_region
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.events.assessment import EVENT_TYPE
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 COLUMNS = [
     "assessment_id", "revision", "framework", "cycle", "published_at", "follow_up_until",

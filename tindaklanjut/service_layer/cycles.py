@@ -36,7 +36,7 @@ from tindaklanjut.service_layer.handlers import dead_letter
 from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.retrying import describe
 from tindaklanjut.service_layer.isolation import handle_isolating
-from tindaklanjut.service_layer.validation import Rejected, parse_cloudevent
+from tindaklanjut.ports.validation import Rejected, parse_cloudevent
 
 log = structlog.get_logger(__name__)
 

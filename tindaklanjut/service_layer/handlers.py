@@ -21,7 +21,7 @@ from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.retrying import describe
 from tindaklanjut.service_layer.isolation import handle_isolating
-from tindaklanjut.service_layer.validation import Rejected, parse_assessment
+from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,7 @@ from tindaklanjut.api import models
 from tindaklanjut.api.deps import ContainerDep, EvaluatorActor, dispatch
 from tindaklanjut.api.errors import ERRORS, ApiError
 from tindaklanjut.service_layer.commands import PublishAssessment
-from tindaklanjut.service_layer.validation import Rejected
+from tindaklanjut.ports.validation import Rejected
 
 router = APIRouter(prefix="/api/v1/assessments", tags=["evaluator"])
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from tindaklanjut import views
 from tindaklanjut.api.deps import ContainerDep, EvaluatorActor
 from tindaklanjut.api.errors import ERRORS
-from tindaklanjut.service_layer import broker_epochs
+from tindaklanjut.adapters import broker_epochs
 
 router = APIRouter(prefix="/api/v1/status", tags=["operasi"])
 

@@ -1,4 +1,5 @@
-"""What a broker restart costs, and making up for it.
+"""What a broker restart costs, and making up for it (bookkeeping in the
+database; no domain rule here).
 
 A broker whose storage does not survive a restart (the embedded one keeps
 everything in memory) loses every message it held. The database is the
