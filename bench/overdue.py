@@ -160,7 +160,7 @@ async def main() -> None:
         settings = Settings(environment="test", database_url=dsn, api_port=free_port(),
                             kafka_bootstrap="127.0.0.1:1")
         container = bootstrap(settings, clock=lambda: NOW)
-        token = await users.add_user(container.sessions, "sekda-bench", Role.SECRETARY, region=args.region)
+        token = await users.add_user(container.uow, "sekda-bench", Role.SECRETARY, region=args.region)
         await container.close()
         env = {**os.environ, "TINDAKLANJUT_DATABASE_URL": dsn, "TINDAKLANJUT_API_PORT": str(settings.api_port),
                "TINDAKLANJUT_KAFKA_BOOTSTRAP": "127.0.0.1:1", "TINDAKLANJUT_FIXED_NOW": NOW.isoformat()}

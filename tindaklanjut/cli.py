@@ -310,7 +310,7 @@ def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
     """Create an API user; prints the bearer token once (it is stored hashed)."""
     expires_in = timedelta(days=expires_in_days) if expires_in_days else None
     try:
-        token = _with_container(lambda c: users.add_user(c.sessions, name, role, agency_id=agency, region=region,
+        token = _with_container(lambda c: users.add_user(c.uow, name, role, agency_id=agency, region=region,
                                                          expires_in=expires_in))
     except DomainError as exc:
         err.print(f"[red]{exc}[/red]")
@@ -360,7 +360,7 @@ app.add_typer(tokens_app, name="tokens")
 @tokens_app.command("list")
 def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
     """Every user's token: active, expired or revoked (the tokens themselves are never shown)."""
-    rows = _with_container(lambda c: users.list_tokens(c.sessions))
+    rows = _with_container(lambda c: users.list_tokens(c.uow))
     _print_rows(rows, format, ["name", "role", "agency_id", "region", "state", "expires_at", "revoked_at"],
                 f"Tokens ({len(rows)})")
 
@@ -369,7 +369,7 @@ def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = 
 def tokens_revoke(name: Annotated[str, typer.Argument(help="the user whose token is revoked")]) -> None:
     """Revoke a user's token at once."""
     try:
-        _with_container(lambda c: users.revoke_token(c.sessions, name))
+        _with_container(lambda c: users.revoke_token(c.uow, name))
     except DomainError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

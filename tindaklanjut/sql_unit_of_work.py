@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tindaklanjut.adapters import followup_repository, repository
+from tindaklanjut.adapters import followup_repository, repository, user_repository
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -28,6 +28,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.audit = followup_repository.SqlAuditTrail(self.session)
         self.evidence = followup_repository.SqlEvidence(self.session)
         self.requests = followup_repository.SqlRequests(self.session)
+        self.users = user_repository.SqlUsers(self.session)
         return self
 
     async def __aexit__(self, *exc_info) -> None:

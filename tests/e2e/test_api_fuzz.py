@@ -35,7 +35,7 @@ async def _seed(settings: Settings) -> dict[str, str]:
     try:
         await container.ingest([IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="t", offset=i))
                                 for i, d in enumerate(contract_examples().values())])
-        return {role.value: await users.add_user(container.sessions, f"fuzz-{role.value}", role,
+        return {role.value: await users.add_user(container.uow, f"fuzz-{role.value}", role,
                                                  agency_id="15" if role is Role.AGENCY else None,
                                                  region="15" if role is Role.SECRETARY else None)
                 for role in Role}

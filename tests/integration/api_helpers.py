@@ -34,13 +34,13 @@ async def api_client(settings, examples, now=datetime(2025, 1, 6, 2, 0, tzinfo=t
     await container.ingest([IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="t", offset=i))
                             for i, d in enumerate([*examples.values(), *extra_documents])])
     tokens = {
-        "evaluator": await users.add_user(container.sessions, "evaluator-ori", Role.EVALUATOR),
-        "evaluator2": await users.add_user(container.sessions, "evaluator-panrb", Role.EVALUATOR),
-        "kota": await users.add_user(container.sessions, "operator-kota-jambi", Role.AGENCY, agency_id="15.71"),
-        "prov": await users.add_user(container.sessions, "operator-prov-jambi", Role.AGENCY, agency_id="15"),
-        "sekda_kota": await users.add_user(container.sessions, "sekda-kota-jambi", Role.SECRETARY, region="15.71"),
-        "sekda_prov": await users.add_user(container.sessions, "sekda-prov-jambi", Role.SECRETARY, region="15"),
-        "sekda_aceh": await users.add_user(container.sessions, "sekda-aceh", Role.SECRETARY, region="11"),
+        "evaluator": await users.add_user(container.uow, "evaluator-ori", Role.EVALUATOR),
+        "evaluator2": await users.add_user(container.uow, "evaluator-panrb", Role.EVALUATOR),
+        "kota": await users.add_user(container.uow, "operator-kota-jambi", Role.AGENCY, agency_id="15.71"),
+        "prov": await users.add_user(container.uow, "operator-prov-jambi", Role.AGENCY, agency_id="15"),
+        "sekda_kota": await users.add_user(container.uow, "sekda-kota-jambi", Role.SECRETARY, region="15.71"),
+        "sekda_prov": await users.add_user(container.uow, "sekda-prov-jambi", Role.SECRETARY, region="15"),
+        "sekda_aceh": await users.add_user(container.uow, "sekda-aceh", Role.SECRETARY, region="11"),
     }
     api = create_api(container, failed_logins=failed_logins)
     transport = httpx.ASGITransport(app=api)

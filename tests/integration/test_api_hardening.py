@@ -184,14 +184,14 @@ async def test_revoked_and_expired_tokens_are_refused(settings, examples):
 
     async with api_client(settings, examples) as client:
         assert (await client.get("/api/v1/recommendations", headers=auth(client, "kota"))).status_code == 200
-        await users.revoke_token(client.container.sessions, "operator-kota-jambi")
+        await users.revoke_token(client.container.uow, "operator-kota-jambi")
         r = await client.get("/api/v1/recommendations", headers=auth(client, "kota"))
         assert r.status_code == 401 and "dicabut" in r.json()["message"]
-        token = await users.add_user(client.container.sessions, "sebentar", Role.EVALUATOR,
+        token = await users.add_user(client.container.uow, "sebentar", Role.EVALUATOR,
                                      expires_in=timedelta(seconds=-1))
         r = await client.get("/api/v1/recommendations", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
-        states = {row["name"]: row["state"] for row in await users.list_tokens(client.container.sessions)}
+        states = {row["name"]: row["state"] for row in await users.list_tokens(client.container.uow)}
         assert (states["operator-kota-jambi"], states["sebentar"], states["evaluator-ori"]) == \
             ("revoked", "expired", "active")
 

@@ -105,7 +105,7 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_behind_it_flow(ka
         assert (stats["outbox_pending"], stats["outbox_parked"]) == (0, 1)
         [parked] = await views.parked_outbox(container.sessions)
         assert parked["event_id"] == "big" and "MessageSizeTooLarge" in parked["reason"]
-        token = await users.add_user(container.sessions, "ori", Role.EVALUATOR)
+        token = await users.add_user(container.uow, "ori", Role.EVALUATOR)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_api(container)),
                                      base_url="http://api") as client:
             status = (await client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"})).json()

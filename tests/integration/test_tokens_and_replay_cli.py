@@ -25,7 +25,7 @@ async def test_tokens_are_listed_and_revoked_from_the_command_line(settings):
     assert json.loads(cli("tokens", "list", "--format", "json", env=env).stdout)[0]["state"] == "revoked"
     container = bootstrap(settings)
     try:
-        assert await users.authenticate(container.sessions, token) is None
+        assert await users.authenticate(container.uow, token) is None
     finally:
         await container.close()
     unknown = cli("tokens", "revoke", "tidak-ada", env=env)

@@ -12,7 +12,7 @@ from tindaklanjut.ports.messages import OutboundMessage
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
-                                                     AbstractRequests)
+                                                     AbstractRequests, AbstractUsers)
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -174,6 +174,27 @@ class FakeRequests(AbstractRequests):
         self.rows[request.id] = replace(request)
 
 
+class FakeUsers(AbstractUsers):
+    def __init__(self):
+        self.rows = {}
+
+    async def get(self, name):
+        found = self.rows.get(name)
+        return replace(found) if found else None
+
+    async def by_token_hash(self, token_hash):
+        return next((replace(u) for u in self.rows.values() if u.token_hash == token_hash), None)
+
+    async def all(self):
+        return [replace(u) for _, u in sorted(self.rows.items())]
+
+    def add(self, user):
+        self.rows[user.name] = replace(user)
+
+    async def save(self, user):
+        self.rows[user.name] = replace(user)
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
     """Keeps state across `async with` blocks, like a database would. It does
     not roll back: a handler that raises after changing things leaves them
@@ -190,6 +211,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.audit = FakeAuditTrail()
         self.evidence = FakeEvidence()
         self.requests = FakeRequests()
+        self.users = FakeUsers()
         self.commits = 0
 
     async def __aenter__(self):

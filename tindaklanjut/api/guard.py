@@ -140,7 +140,7 @@ class RequestGuard:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _problem(401, "unauthenticated", "token diperlukan", {"www-authenticate": "Bearer"})
-        actor = await users.authenticate(self.container.sessions, token.strip())
+        actor = await users.authenticate(self.container.uow, token.strip())
         if actor is None:
             self.failed_logins.record(client)
             return _problem(401, "unauthenticated", "token tidak valid, kedaluwarsa atau dicabut",

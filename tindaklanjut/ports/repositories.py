@@ -10,6 +10,7 @@ from datetime import datetime
 from tindaklanjut.domain import events
 from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import FollowUpRequest, RequestKind
+from tindaklanjut.domain.users import User
 from tindaklanjut.domain.model import Assessment, Recommendation
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.ports.messages import OutboundMessage
@@ -133,3 +134,20 @@ class AbstractRequests(ABC):
     async def save(self, request: FollowUpRequest) -> None:
         """A new request, or a decision; a decision lands only while the request is pending
         (`ConcurrentChange` otherwise)."""
+
+
+class AbstractUsers(ABC):
+    @abstractmethod
+    async def get(self, name: str) -> User | None: ...
+
+    @abstractmethod
+    async def by_token_hash(self, token_hash: str) -> User | None: ...
+
+    @abstractmethod
+    async def all(self) -> list[User]: ...
+
+    @abstractmethod
+    def add(self, user: User) -> None: ...
+
+    @abstractmethod
+    async def save(self, user: User) -> None: ...

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tindaklanjut.service_layer import commands, cycles, followup, handlers
+from tindaklanjut.service_layer import commands, cycles, followup, handlers, users
 
 COMMAND_HANDLERS = {
     commands.IngestAssessments: handlers.ingest,
@@ -19,4 +19,6 @@ COMMAND_HANDLERS = {
     commands.CloseCycle: cycles.close_cycle_command,
     commands.CloseDueCycles: cycles.close_due_cycles_command,
     commands.HandleCycleClosed: cycles.cycle_closed_command,
+    commands.AddUser: users.add,
+    commands.RevokeToken: users.revoke,
 }

@@ -14,7 +14,7 @@ from tindaklanjut.service_layer import outbound
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
-                                                     AbstractRequests)
+                                                     AbstractRequests, AbstractUsers)
 
 
 class AbstractUnitOfWork(ABC):
@@ -27,6 +27,7 @@ class AbstractUnitOfWork(ABC):
     audit: AbstractAuditTrail
     evidence: AbstractEvidence
     requests: AbstractRequests
+    users: AbstractUsers
 
     def __init__(self, *, on_commit: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:

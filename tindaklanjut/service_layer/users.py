@@ -1,16 +1,19 @@
-"""API users and their bearer tokens (stored as SHA-256, shown once)."""
+"""Users and their bearer tokens (stored as SHA-256, shown once): command
+handlers for adding a user and revoking a token, and the token check."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from tindaklanjut.adapters.orm_followup import UserRow
 from tindaklanjut.domain.lifecycle import Actor, DomainError, Role
+from tindaklanjut.domain.users import User
+from tindaklanjut.service_layer import commands
+from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
+
+NewUnitOfWork = Callable[[], AbstractUnitOfWork]
 
 
 def token_hash(token: str) -> str:
@@ -18,54 +21,67 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def add_user(sessions: async_sessionmaker, name: str, role: Role, *, agency_id: str | None = None,
-                   region: str | None = None, expires_in: timedelta | None = None) -> str:
+def _now() -> datetime:
+    return datetime.now(timezone.utc)     # tokens live in wall-clock time, whatever the business clock says
+
+
+async def add(command: commands.AddUser, new_uow: NewUnitOfWork) -> str:
     """Create a user and return the bearer token (the only time it is visible)."""
-    if role is Role.AGENCY and not agency_id:
-        raise DomainError("pengguna instansi wajib memiliki --agency")
-    if role is Role.SECRETARY and not region:
-        raise DomainError("pengguna sekretariat wajib memiliki --region")
-    token = secrets.token_urlsafe(32)
-    now = datetime.now(timezone.utc)
-    async with sessions() as session, session.begin():
-        if await session.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
-            raise DomainError(f"pengguna {name!r} sudah ada")
-        session.add(UserRow(name=name, role=role.value, agency_id=agency_id, region=region,
-                            token_hash=token_hash(token), created_at=now,
-                            expires_at=now + expires_in if expires_in else None))
+    token, now = secrets.token_urlsafe(32), _now()
+    user = User(name=command.name, role=command.role, token_hash=token_hash(token), created_at=now,
+                agency_id=command.agency_id, region=command.region,
+                expires_at=now + command.expires_in if command.expires_in else None)
+    uow = new_uow()
+    async with uow:
+        if await uow.users.get(command.name) is not None:
+            raise DomainError(f"pengguna {command.name!r} sudah ada")
+        uow.users.add(user)
+        await uow.commit()
     return token
 
 
-async def authenticate(sessions: async_sessionmaker, token: str, *, now: datetime | None = None) -> Actor | None:
+async def revoke(command: commands.RevokeToken, new_uow: NewUnitOfWork) -> None:
+    """Revoke a user's token at once; `users add` again gives the user a new one."""
+    uow = new_uow()
+    async with uow:
+        user = await uow.users.get(command.name)
+        if user is None:
+            raise DomainError(f"pengguna {command.name!r} tidak ada")
+        user.revoke(_now())
+        await uow.users.save(user)
+        await uow.commit()
+
+
+async def add_user(new_uow: NewUnitOfWork, name: str, role: Role, *, agency_id: str | None = None,
+                   region: str | None = None, expires_in: timedelta | None = None) -> str:
+    """Shorthand for the `AddUser` command (scripts and tests)."""
+    return await add(commands.AddUser(name=name, role=role, agency_id=agency_id, region=region,
+                                      expires_in=expires_in), new_uow)
+
+
+async def revoke_token(new_uow: NewUnitOfWork, name: str) -> None:
+    await revoke(commands.RevokeToken(name=name), new_uow)
+
+
+async def authenticate(new_uow: NewUnitOfWork, token: str, *, now: datetime | None = None) -> Actor | None:
     """The token's user, or None when it is unknown, revoked or expired."""
     if len(token) > 200:
         return None
-    async with sessions() as session:
-        row = await session.scalar(select(UserRow).where(UserRow.token_hash == token_hash(token)))
-    now = now or datetime.now(timezone.utc)
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    uow = new_uow()
+    async with uow:
+        user = await uow.users.by_token_hash(token_hash(token))
+    if user is None or user.state(now or _now()) != "active":
         return None
-    return Actor(name=row.name, role=Role(row.role), agency_id=row.agency_id, region=row.region)
+    return user.actor
 
 
-async def list_tokens(sessions: async_sessionmaker) -> list[dict]:
+async def list_tokens(new_uow: NewUnitOfWork) -> list[dict]:
     """Every user's token state (never the token itself)."""
-    async with sessions() as session:
-        rows = (await session.scalars(select(UserRow).order_by(UserRow.name))).all()
-    now = datetime.now(timezone.utc)
-    return [{"name": r.name, "role": r.role, "agency_id": r.agency_id, "region": r.region,
-             "created_at": r.created_at.isoformat(),
-             "expires_at": r.expires_at.isoformat() if r.expires_at else None,
-             "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
-             "state": "revoked" if r.revoked_at else "expired" if r.expires_at and r.expires_at <= now else "active"}
-            for r in rows]
-
-
-async def revoke_token(sessions: async_sessionmaker, name: str) -> None:
-    """Revoke a user's token at once; `users add` again gives the user a new one."""
-    async with sessions() as session, session.begin():
-        row = await session.scalar(select(UserRow).where(UserRow.name == name))
-        if row is None:
-            raise DomainError(f"pengguna {name!r} tidak ada")
-        if row.revoked_at is None:
-            row.revoked_at = datetime.now(timezone.utc)
+    uow = new_uow()
+    async with uow:
+        found = await uow.users.all()
+    now = _now()
+    return [{"name": u.name, "role": u.role.value, "agency_id": u.agency_id, "region": u.region,
+             "created_at": u.created_at.isoformat(), "expires_at": u.expires_at.isoformat() if u.expires_at else None,
+             "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None, "state": u.state(now)}
+            for u in found]
