@@ -12,7 +12,8 @@ from tindaklanjut.ports.messages import OutboundMessage
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
-                                                     AbstractRequests, AbstractUsers)
+                                                     AbstractRequests, AbstractUsers, AbstractCycles,
+                                                     CycleAlreadyClosed)
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -195,6 +196,51 @@ class FakeUsers(AbstractUsers):
         self.rows[user.name] = replace(user)
 
 
+class FakeCycles(AbstractCycles):
+    """Cycles over the fake recommendations and assessments."""
+
+    def __init__(self, recommendations, assessments, directory):
+        self._recommendations, self._assessments, self._directory = recommendations, assessments, directory
+        self.reports = {}
+
+    async def recommendations(self, framework, cycle, *, region=None):
+        from tindaklanjut.domain.lifecycle import in_region
+        from tindaklanjut.domain.report import ReportItem
+
+        found = []
+        for rec in sorted(self._recommendations.rows.values(), key=lambda r: r.id):
+            if (rec.framework, rec.cycle) != (framework, cycle):
+                continue
+            unit = self._directory.units[rec.unit_id]
+            agency_region = await self._directory.agency_region(rec.agency_id)
+            if region is not None and not in_region(agency_region, region):
+                continue
+            found.append((replace(rec, events=[]), ReportItem(
+                agency_id=rec.agency_id, agency_name=unit.agency.name, agency_region=agency_region,
+                unit_region=unit.region_code, status=rec.status, had_action=rec.had_action, issued_at=rec.issued_at,
+                due_date=rec.due_date, due_at=rec.due_at, verified_at=None, score_change=None)))
+        return found
+
+    async def has_assessments(self, framework, cycle):
+        return any((a.framework, a.cycle) == (framework, cycle) for a in self._assessments.rows.values())
+
+    async def report(self, framework, cycle):
+        return self.reports.get((framework, cycle))
+
+    async def add_report(self, report):
+        if (report.framework, report.cycle) in self.reports:
+            raise CycleAlreadyClosed(f"{report.framework}/{report.cycle}")
+        self.reports[(report.framework, report.cycle)] = report
+
+    async def windows(self):
+        windows = {}
+        for a in self._assessments.rows.values():
+            if (a.framework, a.cycle) not in self.reports:
+                key = (a.framework, a.cycle)
+                windows[key] = max(a.follow_up_until, windows.get(key, a.follow_up_until))
+        return windows
+
+
 class FakeUnitOfWork(AbstractUnitOfWork):
     """Keeps state across `async with` blocks, like a database would. It does
     not roll back: a handler that raises after changing things leaves them
@@ -212,6 +258,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.evidence = FakeEvidence()
         self.requests = FakeRequests()
         self.users = FakeUsers()
+        self.cycles = FakeCycles(self.recommendations, self.assessments, self.directory)
         self.commits = 0
 
     async def __aenter__(self):

@@ -295,6 +295,17 @@ def build_report(items: Iterable[ReportItem], *, framework: str, cycle: str, as_
                     score_change=compare_scores(items, as_of=as_of, closing=closing), region=region)
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoredReport:
+    """A closed cycle's report as stored at the close (JSON of the wire shape)."""
+
+    framework: str
+    cycle: str
+    closed_at: datetime
+    closed_by: str
+    report: dict
+
+
 def restore(stored: dict, *, score_change: ScoreComparison, region: str | None = None) -> CycleReport:
     """A stored report (the JSON written at close) with a fresh score
     comparison, optionally restricted to the agencies of one region."""

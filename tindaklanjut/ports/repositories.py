@@ -5,13 +5,14 @@ them, so they cannot drift apart."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from datetime import datetime
+from datetime import date, datetime
 
 from tindaklanjut.domain import events
 from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import FollowUpRequest, RequestKind
 from tindaklanjut.domain.users import User
 from tindaklanjut.domain.model import Assessment, Recommendation
+from tindaklanjut.domain.report import ReportItem, StoredReport
 from tindaklanjut.events.assessment import Unit
 from tindaklanjut.ports.messages import OutboundMessage
 
@@ -151,3 +152,28 @@ class AbstractUsers(ABC):
 
     @abstractmethod
     async def save(self, user: User) -> None: ...
+
+
+class CycleAlreadyClosed(Exception):
+    """Another close of the same cycle stored its report first."""
+
+
+class AbstractCycles(ABC):
+    @abstractmethod
+    async def recommendations(self, framework: str, cycle: str, *, region: str | None = None
+                              ) -> list[tuple[Recommendation, ReportItem]]:
+        """Every recommendation of the cycle (optionally only agencies in `region`), with its report item."""
+
+    @abstractmethod
+    async def has_assessments(self, framework: str, cycle: str) -> bool: ...
+
+    @abstractmethod
+    async def report(self, framework: str, cycle: str) -> StoredReport | None: ...
+
+    @abstractmethod
+    async def add_report(self, report: StoredReport) -> None:
+        """Store the closing report at once; `CycleAlreadyClosed` when another close came first."""
+
+    @abstractmethod
+    async def windows(self) -> dict[tuple[str, str], date]:
+        """The end of each open cycle's follow-up window."""

@@ -21,14 +21,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
-from tindaklanjut.adapters.cycle_repository import SqlCycles
-from tindaklanjut.adapters.orm_followup import CycleReportRow
-from tindaklanjut.adapters.repository import recommendation_from_row
+from tindaklanjut.ports.repositories import AbstractCycles, CycleAlreadyClosed
 from tindaklanjut.domain import report as reports
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
-from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role, Status
+from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role
 from tindaklanjut.events import cycle as wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.ports.messages import Origin, OutboundMessage
@@ -88,7 +85,7 @@ def reported_message(payload: wire.CycleReport) -> OutboundMessage:
                            headers=[("content-type", "application/cloudevents+json")])
 
 
-async def _stored(cycles: SqlCycles, row: CycleReportRow, *, now: datetime,
+async def _stored(cycles: AbstractCycles, row: reports.StoredReport, *, now: datetime,
                   region: str | None = None) -> reports.CycleReport:
     """The stored snapshot with the score comparison computed from the live rows."""
     items = [item for _row, item in await cycles.recommendations(row.framework, row.cycle, region=region)]
@@ -98,7 +95,7 @@ async def _stored(cycles: SqlCycles, row: CycleReportRow, *, now: datetime,
 
 async def _close(uow, actor: Actor, framework: str, cycle: str, at: datetime) -> CloseOutcome:
     """The work of a close inside an open unit of work (the caller commits)."""
-    cycles = SqlCycles(uow.session)
+    cycles = uow.cycles
     stored = await cycles.report(framework, cycle)
     if stored is not None:
         return CloseOutcome(framework=framework, cycle=cycle, closed_at=stored.closed_at, closed_by=stored.closed_by,
@@ -109,14 +106,12 @@ async def _close(uow, actor: Actor, framework: str, cycle: str, at: datetime) ->
     report = reports.build_report([item for _row, item in rows], framework=framework, cycle=cycle, as_of=at,
                                   closing=True, closed_by=actor.name)
     payload = wire.CycleReport.model_validate(asdict(report))
-    cycles.add_report(CycleReportRow(framework=framework, cycle=cycle, closed_at=at, closed_by=actor.name,
-                                     report=payload.model_dump(mode="json")))
-    await uow.session.flush()     # a concurrent close of the same cycle fails here, before anything lapses
+    await cycles.add_report(reports.StoredReport(framework=framework, cycle=cycle, closed_at=at, closed_by=actor.name,
+                                                 report=payload.model_dump(mode="json")))
     lapsed = 0
-    for row, item in rows:
-        if Status(row.status) in CLOSED_STATUSES:
+    for recommendation, item in rows:
+        if recommendation.status in CLOSED_STATUSES:
             continue
-        recommendation = recommendation_from_row(row)
         recommendation.change(Action.LAPSE, actor=actor, at=at,
                               comment=f"Siklus {framework} {cycle} ditutup; rekomendasi belum selesai",
                               details={"framework": framework, "cycle": cycle,
@@ -137,15 +132,15 @@ async def close_cycle(uow, actor: Actor, framework: str, cycle: str, clock: Call
             outcome = await _close(uow, actor, framework, cycle, clock())
             await uow.commit()
             return outcome
-    except IntegrityError:
+    except CycleAlreadyClosed:
         # Closed at the same moment by someone else: their report stands.
         async with uow:
-            stored = await SqlCycles(uow.session).report(framework, cycle)
+            stored = await uow.cycles.report(framework, cycle)
             if stored is None:
                 raise
             return CloseOutcome(framework=framework, cycle=cycle, closed_at=stored.closed_at,
                                 closed_by=stored.closed_by, lapsed=0, already_closed=True,
-                                report=await _stored(SqlCycles(uow.session), stored, now=clock()))
+                                report=await _stored(uow.cycles, stored, now=clock()))
 
 
 async def cycle_report(uow, actor: Actor, framework: str, cycle: str, clock: Callable[[], datetime]
@@ -154,7 +149,7 @@ async def cycle_report(uow, actor: Actor, framework: str, cycle: str, clock: Cal
     closed (with a fresh score comparison), a provisional one before."""
     region = _reader_region(actor)
     async with uow:
-        cycles = SqlCycles(uow.session)
+        cycles = uow.cycles
         now = clock()
         stored = await cycles.report(framework, cycle)
         if stored is not None:
@@ -170,7 +165,7 @@ async def due_cycles(uow, now: datetime) -> list[tuple[str, str]]:
     """Open cycles whose follow-up window ended before today (WIB)."""
     today: date = now.astimezone(WINDOW_ZONE).date()
     async with uow:
-        windows = await SqlCycles(uow.session).windows()
+        windows = await uow.cycles.windows()
     return sorted(key for key, until in windows.items() if until < today)
 
 

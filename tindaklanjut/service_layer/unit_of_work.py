@@ -14,7 +14,7 @@ from tindaklanjut.service_layer import outbound
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
                                                      AbstractProcessedEvents, AbstractRecommendations,
-                                                     AbstractRequests, AbstractUsers)
+                                                     AbstractRequests, AbstractUsers, AbstractCycles)
 
 
 class AbstractUnitOfWork(ABC):
@@ -28,6 +28,7 @@ class AbstractUnitOfWork(ABC):
     evidence: AbstractEvidence
     requests: AbstractRequests
     users: AbstractUsers
+    cycles: AbstractCycles
 
     def __init__(self, *, on_commit: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
