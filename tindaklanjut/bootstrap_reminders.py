@@ -14,7 +14,8 @@ from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.reminders import Contact, ReminderPolicy, load_reminder_policy
 from tindaklanjut.service_layer import reminders as handlers
-from tindaklanjut.service_layer.reminders import ReminderUnitOfWork, SweepReport
+from tindaklanjut.service_layer.reminders import SweepReport
+from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
 @dataclass
@@ -25,12 +26,8 @@ class Reminders:
     clock: Callable[[], datetime]
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{id(object())}")
 
-    def uow(self) -> ReminderUnitOfWork:
-        return ReminderUnitOfWork(self.container.sessions, on_commit=self._outbox_committed)
-
-    def _outbox_committed(self) -> None:
-        for callback in self.container.on_outbox_commit:
-            callback()
+    def uow(self) -> AbstractUnitOfWork:
+        return self.container.uow()
 
     last_reconcile: float | None = None
 

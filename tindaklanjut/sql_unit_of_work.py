@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tindaklanjut.adapters import cycle_repository, followup_repository, repository, user_repository
+from tindaklanjut.adapters import cycle_repository, followup_repository, reminder_store, repository, user_repository
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 
@@ -30,6 +30,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.requests = followup_repository.SqlRequests(self.session)
         self.users = user_repository.SqlUsers(self.session)
         self.cycles = cycle_repository.SqlCycles(self.session)
+        self.reminders = reminder_store.SqlReminderStore(self.session)
         return self
 
     async def __aexit__(self, *exc_info) -> None:

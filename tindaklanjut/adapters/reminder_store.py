@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from tindaklanjut.adapters.orm_reminders import (DIRTY, PLANNER_LOCK, ReminderAt
                                                  ReminderLockRow, ReminderScheduleRow)
 from tindaklanjut.domain.reminders import (REMINDED_STATUSES, Channel, Contact, ContactRole, DigestLine,
                                            PlannedDelivery, PlannedEscalation, ReminderTarget)
+from tindaklanjut.ports.reminders import AbstractReminderStore, ClaimedDigest, DueRow
 
 schedule = ReminderScheduleRow.__table__
 digest = ReminderDigestRow.__table__
@@ -35,24 +35,6 @@ unit = orm.UnitRow.__table__
 assessment = orm.AssessmentRow.__table__
 
 REMINDED = sorted(s.value for s in REMINDED_STATUSES)
-
-
-@dataclass(slots=True)
-class DueRow:
-    target: ReminderTarget
-    next_at: datetime
-
-
-@dataclass(frozen=True)
-class ClaimedDigest:
-    id: int
-    uid: str
-    channel: Channel
-    address: str
-    name: str
-    day: date
-    zone: str
-    claims: int
 
 
 def due_query(now: datetime) -> sa.Select:
@@ -77,7 +59,7 @@ WHERE s.next_at <= $1
 """
 
 
-class SqlReminderStore:
+class SqlReminderStore(AbstractReminderStore):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tindaklanjut.adapters.reminder_store import SqlReminderStore
-from tindaklanjut.adapters.repository import SqlOutbox
+from tindaklanjut.ports.reminders import AbstractReminderStore
+from tindaklanjut.ports.repositories import AbstractOutbox
+from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 from tindaklanjut.domain.calendar import zone_for_region
 from tindaklanjut.domain.reminders import (Contact, ContactBook, Digest, DigestItem, DigestLine, PlannedDelivery,
                                            PlannedEscalation, ReminderPolicy, all_zones, digest_items,
@@ -46,30 +46,6 @@ SOURCE = "urn:tindaklanjut:reminders"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class ReminderUnitOfWork:
-    """One transaction over the reminder tables and the outbox."""
-
-    def __init__(self, session_factory: async_sessionmaker, *, on_commit: Callable[[], None] | None = None) -> None:
-        self.session_factory = session_factory
-        self.on_commit = on_commit
-
-    async def __aenter__(self) -> "ReminderUnitOfWork":
-        self.session = self.session_factory()
-        self.reminders = SqlReminderStore(self.session)
-        self.outbox = SqlOutbox(self.session)
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self.session.rollback()
-        await self.session.close()
-
-    async def commit(self) -> None:
-        await self.outbox.write_new()
-        await self.session.commit()
-        if self.on_commit and self.outbox.added:
-            self.on_commit()
 
 
 @dataclass
@@ -133,7 +109,7 @@ def sent_message(*, digest: Digest, item: DigestItem, line: DigestLine, at: date
 
 # ------------------------------------------------------------------ handlers
 
-async def sweep(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: ReminderPolicy,
+async def sweep(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy: ReminderPolicy,
                 channels: Mapping[str, object], batch_size: int = 1000, lease_seconds: float = 900.0,
                 send_concurrency: int = 1, owner: str | None = None, reconcile: bool = True,
                 send: bool = True, wall_clock: Callable[[], datetime] = utcnow) -> SweepReport:
@@ -151,7 +127,7 @@ async def sweep(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy:
     return report
 
 
-async def plan(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: ReminderPolicy, batch_size: int,
+async def plan(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy: ReminderPolicy, batch_size: int,
                owner: str, reconcile: bool, report: SweepReport) -> None:
     started = time.perf_counter()
     async with uow() as work:
@@ -187,7 +163,7 @@ async def plan(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: 
     report.timings["plan"] += time.perf_counter() - started
 
 
-async def _plan_batch(batch, *, now, policy, store: SqlReminderStore, outbox: SqlOutbox, books, delivered, escalated,
+async def _plan_batch(batch, *, now, policy, store: AbstractReminderStore, outbox: AbstractOutbox, books, delivered, escalated,
                       digests, report: SweepReport) -> None:
     report.examined += len(batch)
     plans = [plan_reminders(row.target, now=now, policy=policy, contacts=books[row.target.agency_id],
@@ -239,7 +215,7 @@ async def _plan_batch(batch, *, now, policy, store: SqlReminderStore, outbox: Sq
 class _Attempts:
     """Writes every try to `reminder_attempt` as it starts and as it ends."""
 
-    def __init__(self, uow: Callable[[], ReminderUnitOfWork], digest_id: int, channel: str,
+    def __init__(self, uow: Callable[[], AbstractUnitOfWork], digest_id: int, channel: str,
                  wall_clock: Callable[[], datetime]) -> None:
         self.uow, self.digest_id, self.channel, self.wall_clock = uow, digest_id, channel, wall_clock
 
@@ -256,7 +232,7 @@ class _Attempts:
             await work.commit()
 
 
-async def send_digests(now: datetime, *, uow: Callable[[], ReminderUnitOfWork], policy: ReminderPolicy,
+async def send_digests(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy: ReminderPolicy,
                        channels: Mapping[str, object], lease_seconds: float, concurrency: int, owner: str,
                        report: SweepReport, wall_clock: Callable[[], datetime] = utcnow) -> None:
     """Send every digest whose recipients are inside their delivery window."""
@@ -313,7 +289,7 @@ async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -
                     detail=outcome.detail)
 
 
-async def import_contacts(contacts: list[Contact], *, uow: Callable[[], ReminderUnitOfWork],
+async def import_contacts(contacts: list[Contact], *, uow: Callable[[], AbstractUnitOfWork],
                           at: datetime) -> tuple[int, int, int]:
     """Upsert contacts by (agency, unit, role); wake the agencies' schedules so
     steps that had nobody to go to are reconsidered."""

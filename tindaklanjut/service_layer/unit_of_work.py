@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from tindaklanjut.domain import events
+from tindaklanjut.ports.reminders import AbstractReminderStore
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditTrail, AbstractDeadLetters,
                                                      AbstractDirectory, AbstractEvidence, AbstractOutbox,
@@ -29,6 +30,7 @@ class AbstractUnitOfWork(ABC):
     requests: AbstractRequests
     users: AbstractUsers
     cycles: AbstractCycles
+    reminders: AbstractReminderStore
 
     def __init__(self, *, on_commit: Callable[[], None] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
