@@ -32,6 +32,7 @@ from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
 from tindaklanjut.adapters import broker_epochs
 from tindaklanjut.service_layer import users
+from tindaklanjut.service_layer.commands import AddUser, RevokeToken
 from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
@@ -310,8 +311,8 @@ def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
     """Create an API user; prints the bearer token once (it is stored hashed)."""
     expires_in = timedelta(days=expires_in_days) if expires_in_days else None
     try:
-        token = _with_container(lambda c: users.add_user(c.uow, name, role, agency_id=agency, region=region,
-                                                         expires_in=expires_in))
+        token = _with_container(lambda c: c.bus.handle(AddUser(name=name, role=role, agency_id=agency,
+                                                                region=region, expires_in=expires_in)))
     except DomainError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
@@ -369,7 +370,7 @@ def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = 
 def tokens_revoke(name: Annotated[str, typer.Argument(help="the user whose token is revoked")]) -> None:
     """Revoke a user's token at once."""
     try:
-        _with_container(lambda c: users.revoke_token(c.uow, name))
+        _with_container(lambda c: c.bus.handle(RevokeToken(name=name)))
     except DomainError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

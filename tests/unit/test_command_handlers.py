@@ -1,0 +1,279 @@
+"""Every command handler on the bus, against the in-memory fakes: the
+follow-up lifecycle, requests, evidence, cycles, users and HTTP publishing
+(the same handlers run on both databases in tests/integration)."""
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from tindaklanjut.domain.frameworks import load_frameworks
+from tindaklanjut.domain.lifecycle import (Actor, ConcurrentChange, DomainError, IllegalTransition, NotPermitted,
+                                           ReasonCode, RequestStatus, Role, Status)
+from tindaklanjut.domain.policy import load_policy
+from tindaklanjut.events.wire import DEFAULT_LIMITS
+from tindaklanjut.ports.messages import IngestAssessment, Origin
+from tindaklanjut.ports.validation import Rejected
+from tindaklanjut.service_layer import commands, users
+from tindaklanjut.service_layer.command_handlers import COMMAND_HANDLERS
+from tindaklanjut.service_layer.cycles import CycleNotFound
+from tindaklanjut.service_layer.followup import NotFound
+from tindaklanjut.service_layer.messagebus import MessageBus, inject
+
+from tests.unit.fakes import FakeUnitOfWork
+
+NOW = datetime(2025, 1, 6, 2, 0, tzinfo=timezone.utc)
+KOTA = Actor("operator-kota", Role.AGENCY, agency_id="15.71")
+PROV = Actor("operator-prov", Role.AGENCY, agency_id="15")
+ORI = Actor("ori", Role.EVALUATOR)
+PANRB = Actor("panrb", Role.EVALUATOR)
+SEKDA_KOTA = Actor("sekda-kota", Role.SECRETARY, region="15.71")
+SEKDA_ACEH = Actor("sekda-aceh", Role.SECRETARY, region="11")
+
+
+@dataclass(frozen=True)
+class Stored:
+    sha256: str
+    media_type: str
+    size: int
+
+
+class FakeEvidenceStore:
+    def __init__(self):
+        self.saved = []
+
+    def save(self, filename, content):
+        self.saved.append((filename, content))
+        return Stored(sha256=f"{len(self.saved):064d}", media_type="application/pdf", size=len(content))
+
+    @staticmethod
+    def safe_name(filename):
+        return filename.rsplit("/", 1)[-1]
+
+
+class Harness:
+    def __init__(self):
+        self.uow = FakeUnitOfWork(clock=lambda: self.now)
+        self.now = NOW
+        self.store = FakeEvidenceStore()
+        dependencies = {"new_uow": lambda: self.uow, "clock": lambda: self.now, "catalogue": load_frameworks(),
+                        "policy": load_policy(), "limits": DEFAULT_LIMITS, "poison_max_tries": 3,
+                        "evidence_store": self.store}
+        self.bus = MessageBus({c: inject(h, dependencies) for c, h in COMMAND_HANDLERS.items()})
+
+    async def handle(self, command):
+        return await self.bus.handle(command)
+
+    def ids(self, agency_id):
+        return sorted(r.id for r in self.uow.recommendations.rows.values() if r.agency_id == agency_id)
+
+    def status(self, rid):
+        return self.uow.recommendations.rows[rid].status
+
+    def audit(self, rid):
+        return [(e.action, e.actor) for e in self.uow.audit.entries if e.recommendation_id == rid]
+
+    def outbox(self, topic):
+        return [json.loads(m.value) for m in self.uow.outbox.messages if m.topic == topic]
+
+
+@pytest.fixture
+async def h(examples):
+    harness = Harness()
+    report = await harness.handle(commands.IngestAssessments(messages=tuple(
+        IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="t", offset=i))
+        for i, d in enumerate(examples.values()))))
+    assert report.processed == 3
+    return harness
+
+
+def test_every_command_has_exactly_one_handler():
+    assert set(COMMAND_HANDLERS) == {c for c in vars(commands).values()
+                                     if isinstance(c, type) and issubclass(c, commands.Command)
+                                     and c not in (commands.Command, commands.FollowUpCommand)}
+
+
+async def test_an_unregistered_command_is_refused():
+    with pytest.raises(LookupError, match="no handler"):
+        await MessageBus({}).handle(commands.RevokeToken(name="x"))
+
+
+async def test_the_whole_lifecycle_with_changes_requested(h):
+    rid = h.ids("15.71")[0]
+    await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="SOP disusun"))
+    assert h.status(rid) is Status.IN_PROGRESS
+    with pytest.raises(DomainError, match="bukti dukung"):
+        await h.handle(commands.SubmitFollowUp(actor=KOTA, recommendation_id=rid))
+    version = await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid, filename="a/b/sop.pdf",
+                                                     content=b"%PDF-1.4", description="SOP"))
+    assert (version.version, version.kind, version.filename, version.size) == (1, "file", "sop.pdf", 8)
+    await h.handle(commands.SubmitFollowUp(actor=KOTA, recommendation_id=rid, comment="selesai"))
+    with pytest.raises(DomainError, match="komentar"):
+        await h.handle(commands.RequestChanges(actor=ORI, recommendation_id=rid, comment=" "))
+    await h.handle(commands.RequestChanges(actor=ORI, recommendation_id=rid, comment="lengkapi SK"))
+    assert h.status(rid) is Status.CHANGES_REQUESTED
+    link = await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid, url="https://x.go.id/sk"))
+    assert (link.version, link.kind, link.url, link.filename) == (2, "link", "https://x.go.id/sk", None)
+    await h.handle(commands.SubmitFollowUp(actor=KOTA, recommendation_id=rid))
+    await h.handle(commands.VerifyFollowUp(actor=PANRB, recommendation_id=rid, comment="sesuai"))
+    assert h.status(rid) is Status.VERIFIED
+    assert h.audit(rid) == [("action_recorded", "operator-kota"), ("evidence_added", "operator-kota"),
+                            ("submitted", "operator-kota"), ("changes_requested", "ori"),
+                            ("evidence_added", "operator-kota"), ("submitted", "operator-kota"),
+                            ("verified", "panrb")]
+    changed = h.outbox("followup.changed")
+    assert [c["data"]["action"] for c in changed if c["data"]["recommendation_id"] == rid][-1] == "verified"
+    with pytest.raises(IllegalTransition):
+        await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="lagi"))
+
+
+async def test_empty_inputs_are_refused_before_anything_changes(h):
+    rid = h.ids("15.71")[0]
+    with pytest.raises(DomainError, match="wajib"):
+        await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="  "))
+    with pytest.raises(DomainError, match="berkas atau"):
+        await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid))
+    with pytest.raises(DomainError, match="alasan"):
+        await h.handle(commands.RequestExtension(actor=KOTA, recommendation_id=rid, reason=" ",
+                                                 new_due_date=date(2025, 12, 1)))
+    with pytest.raises(DomainError, match="kode alasan"):
+        await h.handle(commands.RequestNotActionable(actor=KOTA, recommendation_id=rid, reason="x",
+                                                     reason_code=None))
+    assert h.audit(rid) == [] and h.status(rid) is Status.OPEN
+
+
+async def test_another_agency_and_another_region_see_nothing(h):
+    rid = h.ids("15.71")[0]
+    for actor in (PROV,):
+        with pytest.raises(NotFound):
+            await h.handle(commands.RecordAction(actor=actor, recommendation_id=rid, comment="bukan milik saya"))
+    with pytest.raises(NotFound):
+        await h.handle(commands.VerifyFollowUp(actor=SEKDA_ACEH, recommendation_id=rid))
+    with pytest.raises(NotPermitted):      # visible to the city's secretary, but not theirs to decide
+        await h.handle(commands.VerifyFollowUp(actor=SEKDA_KOTA, recommendation_id=rid))
+    with pytest.raises(NotFound):
+        await h.handle(commands.RecordAction(actor=KOTA, recommendation_id="unknown", comment="x"))
+    assert h.audit(rid) == []
+
+
+async def test_an_extension_approved_moves_the_deadline_to_23_59_local_time(h):
+    rid = h.ids("15")[0]
+    before = h.uow.recommendations.rows[rid].due_date
+    with pytest.raises(DomainError, match="setelah tenggat"):
+        await h.handle(commands.RequestExtension(actor=PROV, recommendation_id=rid, reason="APBD-P",
+                                                 new_due_date=before))
+    request = await h.handle(commands.RequestExtension(actor=PROV, recommendation_id=rid, reason="APBD-P",
+                                                       new_due_date=date(2025, 9, 30)))
+    with pytest.raises(IllegalTransition, match="belum diputuskan"):
+        await h.handle(commands.RequestExtension(actor=PROV, recommendation_id=rid, reason="lagi",
+                                                 new_due_date=date(2025, 10, 30)))
+    with pytest.raises(NotPermitted):
+        await h.handle(commands.DecideRequest(actor=PROV, request_id=request.id, approve=True))
+    decided = await h.handle(commands.DecideRequest(actor=ORI, request_id=request.id, approve=True, comment="ok"))
+    assert decided.status is RequestStatus.APPROVED
+    rec = h.uow.recommendations.rows[rid]
+    assert rec.due_date == date(2025, 9, 30) and rec.extended
+    assert rec.due_at == datetime(2025, 9, 30, 16, 59, tzinfo=timezone.utc)     # 23:59 WIB
+    with pytest.raises((IllegalTransition, ConcurrentChange)):
+        await h.handle(commands.DecideRequest(actor=PANRB, request_id=request.id, approve=False))
+    with pytest.raises(NotFound):
+        await h.handle(commands.DecideRequest(actor=ORI, request_id="missing", approve=True))
+
+
+async def test_a_rejected_extension_keeps_the_deadline_and_not_actionable_closes_the_item(h):
+    first, second = h.ids("15")[:2]
+    before = h.uow.recommendations.rows[first].due_date
+    request = await h.handle(commands.RequestExtension(actor=PROV, recommendation_id=first, reason="APBD-P",
+                                                       new_due_date=date(2025, 9, 30)))
+    await h.handle(commands.DecideRequest(actor=ORI, request_id=request.id, approve=False, comment="tidak"))
+    assert h.uow.recommendations.rows[first].due_date == before and not h.uow.recommendations.rows[first].extended
+    request = await h.handle(commands.RequestNotActionable(
+        actor=PROV, recommendation_id=second, reason="OPD digabung", reason_code=ReasonCode.ORGANISATION_RESTRUCTURED))
+    await h.handle(commands.DecideRequest(actor=ORI, request_id=request.id, approve=True))
+    assert h.status(second) is Status.NOT_ACTIONABLE
+    assert [a for a, _ in h.audit(second)] == ["not_actionable_requested", "not_actionable_approved"]
+
+
+async def test_a_stale_write_loses_with_a_conflict(h):
+    rid = h.ids("15.71")[0]
+    stale = await h.uow.recommendations.get(rid)
+    await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="pertama"))
+    with pytest.raises(ConcurrentChange):
+        await h.uow.recommendations.save(stale, NOW)
+
+
+async def test_closing_a_cycle_lapses_what_is_open_once(h):
+    rid = h.ids("15")[0]
+    await h.handle(commands.RecordAction(actor=PROV, recommendation_id=rid, comment="dikerjakan"))
+    with pytest.raises(NotPermitted):
+        await h.handle(commands.CloseCycle(actor=PROV, framework="panrb-pekppp", cycle="2024"))
+    with pytest.raises(CycleNotFound):
+        await h.handle(commands.CloseCycle(actor=ORI, framework="panrb-pekppp", cycle="2019"))
+    outcome = await h.handle(commands.CloseCycle(actor=ORI, framework="panrb-pekppp", cycle="2024"))
+    assert (outcome.lapsed, outcome.already_closed) == (3, False)
+    assert {h.status(r) for r in h.ids("15")} == {Status.LAPSED}
+    assert {h.status(r) for r in h.ids("15.71")} == {Status.OPEN}          # another framework
+    [reported] = h.outbox("cycle.reported")
+    assert reported["data"]["framework"] == "panrb-pekppp"
+    again = await h.handle(commands.CloseCycle(actor=PANRB, framework="panrb-pekppp", cycle="2024"))
+    assert (again.lapsed, again.already_closed, again.closed_by) == (0, True, "ori")
+    assert len(h.outbox("cycle.reported")) == 1
+
+
+async def test_close_due_cycles_closes_only_ended_windows(h):
+    assert await h.handle(commands.CloseDueCycles(now=datetime(2025, 6, 30, 12, 0, tzinfo=timezone.utc))) == []
+    outcomes = await h.handle(commands.CloseDueCycles(now=datetime(2025, 7, 1, 0, 0, tzinfo=timezone.utc)))
+    assert sorted((o.framework, o.cycle) for o in outcomes) == [("ombudsman-kepatuhan", "2024"),
+                                                               ("panrb-pekppp", "2024")]
+    assert {h.status(r) for r in h.uow.recommendations.rows} == {Status.LAPSED}
+
+
+async def test_a_cycle_closed_event_closes_once_and_refuses_poison(h):
+    def event(**data):
+        return json.dumps({"specversion": "1.0", "id": data.pop("id", "c-1"), "source": "urn:ori",
+                           "type": "tindaklanjut.cycle.closed.v1", "time": "2025-07-01T00:00:00+07:00",
+                           "datacontenttype": "application/json", "data": data}).encode()
+
+    origin = Origin(topic="cycle.closed", offset=0)
+    closed = event(framework="panrb-pekppp", cycle="2024", closed_by="ori")
+    assert await h.handle(commands.HandleCycleClosed(raw=closed, origin=origin)) == "closed"
+    assert await h.handle(commands.HandleCycleClosed(raw=closed, origin=origin)) == "duplicate"
+    unknown = event(id="c-2", framework="panrb-pekppp", cycle="2019")
+    assert await h.handle(commands.HandleCycleClosed(raw=unknown, origin=Origin(topic="cycle.closed", offset=1))) \
+        == "dead_lettered"
+    assert await h.handle(commands.HandleCycleClosed(raw=b"{", origin=Origin(topic="cycle.closed", offset=2))) \
+        == "dead_lettered"
+    assert [r["reason_code"] for r in h.uow.dead_letters.rows] == ["unknown_cycle", "malformed_json"]
+
+
+async def test_publishing_over_http_writes_the_outbox_or_refuses(h, examples):
+    document = dict(examples["pekppp-2024-prov-jambi-dinsos"], id="http-1")
+    message = await h.handle(commands.PublishAssessment(raw=json.dumps(document).encode()))
+    assert (message.topic, message.key, message.event_id) == ("assessment.published", "15/dinsos", "http-1")
+    assert h.uow.outbox.messages[-1] is message
+    with pytest.raises(Rejected, match="duplicate_key"):
+        await h.handle(commands.PublishAssessment(raw=json.dumps(document).encode()[:-1] + b', "id": "x"}'))
+
+
+async def test_users_are_added_once_authenticated_and_revoked():
+    harness = Harness()
+    new_uow = lambda: harness.uow      # noqa: E731
+    token = await harness.handle(commands.AddUser(name="ori", role=Role.EVALUATOR))
+    assert (await users.authenticate(new_uow, token)).role is Role.EVALUATOR
+    with pytest.raises(DomainError, match="sudah ada"):
+        await harness.handle(commands.AddUser(name="ori", role=Role.EVALUATOR))
+    with pytest.raises(DomainError, match="--agency"):
+        await harness.handle(commands.AddUser(name="opd", role=Role.AGENCY))
+    with pytest.raises(DomainError, match="--region"):
+        await harness.handle(commands.AddUser(name="sekda", role=Role.SECRETARY))
+    brief = await harness.handle(commands.AddUser(name="tamu", role=Role.EVALUATOR, expires_in=timedelta(days=1)))
+    assert await users.authenticate(new_uow, brief) is not None
+    assert await users.authenticate(new_uow, brief, now=datetime.now(timezone.utc) + timedelta(days=2)) is None
+    await harness.handle(commands.RevokeToken(name="ori"))
+    assert await users.authenticate(new_uow, token) is None
+    assert await users.authenticate(new_uow, "x" * 201) is None
+    with pytest.raises(DomainError, match="tidak ada"):
+        await harness.handle(commands.RevokeToken(name="siapa"))
+    states = {t["name"]: t["state"] for t in await users.list_tokens(new_uow)}
+    assert states == {"ori": "revoked", "tamu": "active"}
