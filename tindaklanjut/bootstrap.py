@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from tindaklanjut.adapters.database import create_engine, session_factory
 from tindaklanjut.adapters.evidence_store import EvidenceStore
+from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
 from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
 from tindaklanjut.domain.policy import Policy, load_policy
+from tindaklanjut.domain.reminders import load_reminder_policy
 from tindaklanjut.service_layer import commands, handlers
 from tindaklanjut.service_layer.command_handlers import COMMAND_HANDLERS
 from tindaklanjut.service_layer.messagebus import MessageBus, inject
@@ -39,11 +41,17 @@ class Container:
 
     def __post_init__(self) -> None:
         self.evidence_store = EvidenceStore(self.settings.resolved_evidence_dir, self.settings.evidence_max_bytes)
-        dependencies = {"new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue,
-                        "policy": self.policy, "limits": self.settings.limits(),
-                        "poison_max_tries": self.settings.poison_max_tries, "evidence_store": self.evidence_store}
-        self.bus = MessageBus({command: inject(handler, dependencies)
-                               for command, handler in COMMAND_HANDLERS.items()})
+        self.dependencies = {
+            "new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue, "policy": self.policy,
+            "limits": self.settings.limits(), "poison_max_tries": self.settings.poison_max_tries,
+            "evidence_store": self.evidence_store, "settings": self.settings,
+            "reminder_policy": load_reminder_policy(), "channels": channels_from_settings(self.settings)}
+        self.bus = self.bus_with()
+
+    def bus_with(self, **overrides) -> MessageBus:
+        """The bus with some dependencies replaced (other reminder channels, another clock)."""
+        dependencies = {**self.dependencies, **overrides}
+        return MessageBus({command: inject(handler, dependencies) for command, handler in COMMAND_HANDLERS.items()})
 
     def _now(self) -> datetime:
         return self.clock()      # late-bound: tests move the clock after bootstrap

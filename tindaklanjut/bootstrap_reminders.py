@@ -13,7 +13,8 @@ from datetime import datetime
 from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.reminders import Contact, ReminderPolicy, load_reminder_policy
-from tindaklanjut.service_layer import reminders as handlers
+from tindaklanjut.service_layer.commands import ImportContacts, RunSweep
+from tindaklanjut.service_layer.messagebus import MessageBus
 from tindaklanjut.service_layer.reminders import SweepReport
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
@@ -25,11 +26,15 @@ class Reminders:
     channels: Mapping[str, object]
     clock: Callable[[], datetime]
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}-{id(object())}")
+    last_reconcile: float | None = None
+    bus: MessageBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The one bus, with this scheduler's channels, policy and clock.
+        self.bus = self.container.bus_with(channels=self.channels, reminder_policy=self.policy, clock=self.clock)
 
     def uow(self) -> AbstractUnitOfWork:
         return self.container.uow()
-
-    last_reconcile: float | None = None
 
     async def sweep(self, now: datetime | None = None, *, reconcile: bool | None = None,
                     send: bool = True) -> SweepReport:
@@ -41,14 +46,12 @@ class Reminders:
                 time.monotonic() - self.last_reconcile >= settings.reminder_reconcile_interval
         if reconcile:
             self.last_reconcile = time.monotonic()
-        return await handlers.sweep(now or self.clock(), uow=self.uow, policy=self.policy, channels=self.channels,
-                                    batch_size=settings.reminder_batch_size,
-                                    lease_seconds=settings.reminder_lease_seconds,
-                                    send_concurrency=settings.reminder_send_concurrency, owner=self.owner,
-                                    reconcile=reconcile, send=send)
+        return await self.bus.handle(RunSweep(now=now or self.clock(), owner=self.owner, reconcile=reconcile,
+                                              send=send))
 
     async def import_contacts(self, contacts: list[Contact]) -> tuple[int, int, int]:
-        return await handlers.import_contacts(contacts, uow=self.uow, at=self.clock())
+        return await self.bus.handle(ImportContacts(contacts=tuple(contacts), at=self.clock()))
+
 
 
 def reminders(container: Container, *, channels: Mapping[str, object] | None = None,

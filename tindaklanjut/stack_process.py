@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from tindaklanjut.adapters.broker import _die_with_parent
+from tindaklanjut.adapters.broker import die_with_parent
 
 
 class WorkerProcess:
@@ -26,7 +26,7 @@ class WorkerProcess:
 
     def start(self) -> "WorkerProcess":
         self.process = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "worker"], env=self.env,
-                                        preexec_fn=_die_with_parent, start_new_session=True)
+                                        preexec_fn=die_with_parent, start_new_session=True)
         return self
 
     def stop(self) -> int:

@@ -11,7 +11,9 @@ import pytest
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import (Actor, ConcurrentChange, DomainError, IllegalTransition, NotPermitted,
                                            ReasonCode, RequestStatus, Role, Status)
+from tindaklanjut.config import Settings
 from tindaklanjut.domain.policy import load_policy
+from tindaklanjut.domain.reminders import load_reminder_policy
 from tindaklanjut.events.wire import DEFAULT_LIMITS
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 from tindaklanjut.ports.validation import Rejected
@@ -59,7 +61,8 @@ class Harness:
         self.store = FakeEvidenceStore()
         dependencies = {"new_uow": lambda: self.uow, "clock": lambda: self.now, "catalogue": load_frameworks(),
                         "policy": load_policy(), "limits": DEFAULT_LIMITS, "poison_max_tries": 3,
-                        "evidence_store": self.store}
+                        "evidence_store": self.store, "settings": Settings(environment="test"),
+                        "reminder_policy": load_reminder_policy(), "channels": {}}
         self.bus = MessageBus({c: inject(h, dependencies) for c, h in COMMAND_HANDLERS.items()})
 
     async def handle(self, command):

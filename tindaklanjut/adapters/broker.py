@@ -27,7 +27,7 @@ def tansu_binary() -> Path:
     return path
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: the broker gets SIGTERM when the process that started it dies,
     so a killed stack never leaves a broker holding the port."""
     try:
@@ -63,7 +63,7 @@ class EmbeddedBroker:
         self.process = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
             # Its own session: a terminal's Ctrl-C reaches the stack, which stops the broker last.
             start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})

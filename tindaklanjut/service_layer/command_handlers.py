@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tindaklanjut.service_layer import commands, cycles, followup, handlers, users
+from tindaklanjut.service_layer import commands, cycles, followup, handlers, reminders, users
 
 COMMAND_HANDLERS = {
     commands.IngestAssessments: handlers.ingest,
@@ -21,4 +21,6 @@ COMMAND_HANDLERS = {
     commands.HandleCycleClosed: cycles.cycle_closed_command,
     commands.AddUser: users.add,
     commands.RevokeToken: users.revoke,
+    commands.ImportContacts: reminders.import_contacts_command,
+    commands.RunSweep: reminders.run_sweep,
 }

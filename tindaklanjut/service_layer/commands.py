@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tindaklanjut.domain.lifecycle import Actor, ReasonCode, Role
+from tindaklanjut.domain.reminders import Contact
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 
@@ -120,3 +121,21 @@ class AddUser(Command):
 @dataclass(frozen=True, kw_only=True)
 class RevokeToken(Command):
     name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportContacts(Command):
+    """Upsert who receives reminders, by (agency, unit, role)."""
+
+    contacts: tuple[Contact, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSweep(Command):
+    """One reminder sweep as if it were `now`: plan what is due, then (unless `send` is off) send."""
+
+    now: datetime
+    owner: str
+    reconcile: bool = True
+    send: bool = True

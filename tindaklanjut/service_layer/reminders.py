@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 import structlog
 
 from tindaklanjut.ports.reminders import AbstractReminderStore
+from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.repositories import AbstractOutbox
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 from tindaklanjut.domain.calendar import zone_for_region
@@ -287,6 +288,19 @@ async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -
         report.failed += 1
         log.warning("reminders.digest_failed", digest=claimed.id, channel=claimed.channel.value,
                     detail=outcome.detail)
+
+
+async def run_sweep(command: commands.RunSweep, new_uow: Callable[[], AbstractUnitOfWork],
+                    reminder_policy: ReminderPolicy, channels: Mapping[str, object], settings) -> SweepReport:
+    return await sweep(command.now, uow=new_uow, policy=reminder_policy, channels=channels,
+                       batch_size=settings.reminder_batch_size, lease_seconds=settings.reminder_lease_seconds,
+                       send_concurrency=settings.reminder_send_concurrency, owner=command.owner,
+                       reconcile=command.reconcile, send=command.send)
+
+
+async def import_contacts_command(command: commands.ImportContacts,
+                                  new_uow: Callable[[], AbstractUnitOfWork]) -> tuple[int, int, int]:
+    return await import_contacts(list(command.contacts), uow=new_uow, at=command.at)
 
 
 async def import_contacts(contacts: list[Contact], *, uow: Callable[[], AbstractUnitOfWork],
