@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e bench schemas clean
+.PHONY: run test test-unit test-integration test-e2e bench schemas mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,5 +33,14 @@ schemas: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 
+# Mutation testing of the domain and the service layer (slow: not part of `make test`; docs/testing.md).
+# Its own virtualenv: mutmut 3.8 needs click >= 8.4.2, faust-streaming pins click < 8.4.
+mutation:
+	test -x .venv-mutation/bin/python || $(PYTHON) -m venv .venv-mutation
+	.venv-mutation/bin/python -m pip install --quiet -e ".[test]" "mutmut==3.8.1"
+	rm -rf mutants
+	.venv-mutation/bin/mutmut run --max-children 2 || true
+	.venv-mutation/bin/python tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) .venv-mutation mutants var .pytest_cache
