@@ -131,5 +131,12 @@ class EvidenceStore:
         name = stem[:200 - len(extension[:20])] + extension[:20]
         return name or "berkas"
 
+    def open(self, sha256: str) -> Path | None:
+        """The stored file for a hash, if it is there."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return None
+        path = self.path_for(sha256)
+        return path if path.is_file() else None
+
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256

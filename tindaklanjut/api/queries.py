@@ -155,3 +155,14 @@ async def request_by_id(container, actor: Actor, request_id: str) -> models.Requ
     if row is None:
         raise ApiError(404, "not_found", "permohonan tidak ditemukan")
     return request_out(row)
+
+
+async def evidence_file(session: AsyncSession, actor: Actor, recommendation_id: str,
+                        sha256: str) -> EvidenceRow | None:
+    """The newest version holding this file on a recommendation the actor may see (None otherwise)."""
+    visible = scoped(select(R.id).join(A, A.id == R.agency_id).where(R.id == recommendation_id), actor)
+    if await session.scalar(visible) is None:
+        return None
+    return await session.scalar(select(EvidenceRow).where(
+        EvidenceRow.recommendation_id == recommendation_id, EvidenceRow.sha256 == sha256,
+        EvidenceRow.kind == "file").order_by(EvidenceRow.version.desc()).limit(1))

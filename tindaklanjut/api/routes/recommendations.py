@@ -3,7 +3,10 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi.responses import FileResponse
 
 from tindaklanjut.api import models, queries
 from tindaklanjut.api.deps import AgencyActor, ContainerDep, CurrentActor, EvaluatorActor, SessionDep, dispatch
@@ -43,6 +46,28 @@ async def list_recommendations(
 async def get_recommendation(recommendation_id: str, container: ContainerDep,
                              current: CurrentActor) -> models.RecommendationDetail:
     return await detail(container, current, recommendation_id)
+
+
+INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp"})
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 berkas (dari `evidence_versions`)")]
+
+
+@router.get("/{recommendation_id}/evidence/{sha256}", tags=["rekomendasi"], summary="Unduh berkas bukti dukung",
+            response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+async def download_evidence(recommendation_id: str, sha256: Sha256, session: SessionDep, container: ContainerDep,
+                            current: CurrentActor, inline: bool = False) -> FileResponse:
+    """The file, for everyone who may see the recommendation (404 for anyone else). A download by
+    default; `?inline=true` shows a PDF or an image in the browser."""
+    version = await queries.evidence_file(session, current, recommendation_id, sha256)
+    path = container.evidence_store.open(sha256) if version else None
+    if path is None:
+        raise ApiError(404, "not_found", "berkas bukti tidak ditemukan")
+    disposition = "inline" if inline and version.media_type in INLINE_TYPES else "attachment"
+    name = version.filename or f"bukti-{sha256[:12]}"
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return FileResponse(path, media_type=version.media_type or "application/octet-stream", headers={
+        "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, no-store"})
 
 
 @router.post("/{recommendation_id}/actions", response_model=models.RecommendationDetail, tags=["instansi"],
