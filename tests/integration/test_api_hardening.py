@@ -3,6 +3,7 @@ decisions serialised, bodies bounded before they are read, authentication
 first and rate-limited, idempotent writes, safe uploads and exports."""
 
 import asyncio
+import re
 import copy
 import io
 import json
@@ -289,3 +290,17 @@ async def test_exports_do_not_run_formulas(settings, examples):
         values = [cell.value for sheet in workbook for row in sheet.iter_rows() for cell in row]
         assert "'" + document["data"]["unit"]["agency"]["name"] in values
         assert not any(isinstance(v, str) and v.startswith("=") for v in values)
+
+
+async def test_the_api_docs_need_no_network(settings, examples):
+    async with api_client(settings, examples) as client:
+        for page, asset in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+            html = await client.get(page)
+            assert html.status_code == 200
+            sources = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+            assert sources and all(s.startswith("/") for s in sources), sources     # nothing from another host
+            assert f"/static/docs/{asset}" in sources
+            for source in sources:
+                assert (await client.get(source)).status_code == 200, source
+            assert "fonts.googleapis" not in html.text and "cdn." not in html.text
+        assert (await client.get("/openapi.json")).json()["info"]["title"] == "tindaklanjut"

@@ -2,9 +2,13 @@
 (one per file under `api/routes`). Routes are thin: they build a command for
 the bus, or ask a read model."""
 
+from importlib.resources import files
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
@@ -33,9 +37,38 @@ async def _favicon() -> Response:
     return Response(status_code=204)
 
 
+DOCS_ASSETS = "/static/docs"
+
+
+def _offline_docs(api: FastAPI) -> None:
+    """Swagger UI and ReDoc from files the application serves itself (an
+    intranet has no CDN): the assets come from the `fastapi-offline` package."""
+    api.mount(DOCS_ASSETS, StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
+
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=api.openapi_url, title="tindaklanjut: API",
+                                   oauth2_redirect_url="/docs/oauth2-redirect",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
+
+    async def oauth2_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=api.openapi_url, title="tindaklanjut: API",
+                              redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
+
+    api.add_api_route("/docs", swagger, include_in_schema=False)
+    api.add_api_route("/docs/oauth2-redirect", oauth2_redirect, include_in_schema=False)
+    api.add_api_route("/redoc", redoc, include_in_schema=False)
+
+
 def create_api(container: Container, *, failed_logins: FailedLogins | None = None) -> FastAPI:
-    api = FastAPI(title="tindaklanjut", version="1",
+    api = FastAPI(title="tindaklanjut", version="1", docs_url=None, redoc_url=None,
                   description="Tindak lanjut rekomendasi hasil penilaian pelayanan publik.")
+    _offline_docs(api)
     api.state.container = container
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
     api.add_exception_handler(ApiError, _api_error)

@@ -37,7 +37,7 @@ MAX_REPLAY_BYTES = 1024 * 1024
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " \
-           "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+           "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
 
 
 class BodyTooLarge(HTTPException):
