@@ -280,3 +280,76 @@ async def test_users_are_added_once_authenticated_and_revoked():
         await harness.handle(commands.RevokeToken(name="siapa"))
     states = {t["name"]: t["state"] for t in await users.list_tokens(new_uow)}
     assert states == {"ori": "revoked", "tamu": "active"}
+
+
+async def test_every_issued_event_carries_the_recommendation_as_stored(h, examples):
+    from tindaklanjut.events.recommendation import RecommendationIssuedEvent
+
+    issued = [m for m in h.uow.outbox.messages if m.topic == "recommendation.issued"]
+    assert len(issued) == 8
+    documents = {d["data"]["unit"]["id"]: d["data"] for d in examples.values()}
+    for message in issued:
+        event = RecommendationIssuedEvent.model_validate_json(message.value)
+        rec = h.uow.recommendations.rows[event.data.recommendation_id]
+        unit = documents[rec.unit_id]["unit"]
+        assert (message.key, message.event_type, message.event_id) == (rec.unit_id, event.type, event.id)
+        assert message.headers == [("content-type", "application/cloudevents+json")]
+        assert (event.source, event.subject, event.time) == ("urn:tindaklanjut:recommender", rec.unit_id,
+                                                              rec.issued_at)
+        data = event.data
+        assert (data.assessment_id, data.assessment_revision, data.framework, data.cycle) == \
+            (rec.assessment_id, rec.assessment_revision, rec.framework, rec.cycle)
+        assert (data.unit.id, data.unit.name, data.unit.region_code) == (unit["id"], unit["name"], unit["region_code"])
+        assert (data.agency.id, data.agency.name, data.agency.kind) == \
+            (unit["agency"]["id"], unit["agency"]["name"], unit["agency"]["kind"])
+        assert (data.scope, data.aspect_code, data.indicator_code, data.sp_component, data.indicator_name) == \
+            (rec.scope.value, rec.aspect_code, rec.indicator_code, rec.sp_component, rec.indicator_name)
+        assert (data.title, data.action, data.evidence, data.finding) == (rec.title, rec.action, rec.evidence,
+                                                                         rec.finding)
+        assert (data.priority, data.due_date, data.due_at, data.status) == (rec.priority.value, rec.due_date,
+                                                                             rec.due_at, "open")
+        assert (data.rule_id, data.catalogue_version, data.carried_over_from, data.issued_at) == \
+            (rec.rule_id, rec.catalogue_version, rec.carried_over_from, rec.issued_at)
+    # The same issue replayed keeps its id: consumers de-duplicate on it.
+    assert len({m.event_id for m in issued}) == 8
+
+
+async def test_every_followup_event_mirrors_its_audit_entry(h):
+    from tindaklanjut.events.followup import FollowUpChangedEvent
+
+    rid = h.ids("15.71")[0]
+    await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="SOP disusun"))
+    await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid, filename="sop.pdf", content=b"%PDF",
+                                           description="SOP"))
+    changed = [m for m in h.uow.outbox.messages if m.topic == "followup.changed"]
+    assert len(changed) == len(h.uow.audit.entries) == 2
+    for message, entry in zip(changed, h.uow.audit.entries):
+        event = FollowUpChangedEvent.model_validate_json(message.value)
+        assert (message.key, event.subject, event.source) == ("15.71/disdukcapil", "15.71/disdukcapil",
+                                                               "urn:tindaklanjut:followup")
+        data = event.data
+        assert (data.recommendation_id, data.unit_id, data.agency_id) == (rid, "15.71/disdukcapil", "15.71")
+        assert (data.action, data.actor, data.role, data.from_status, data.to_status, data.comment, data.at) == \
+            (entry.action, entry.actor, entry.role, entry.from_status, entry.to_status, entry.comment,
+             entry.occurred_at)
+        assert data.evidence_sha256 == list(entry.evidence) and data.details == entry.details
+    last = FollowUpChangedEvent.model_validate_json(changed[-1].value).data
+    assert (last.evidence_sha256, last.details["kind"], last.details["version"]) == ([f"{1:064d}"], "file", 1)
+
+
+async def test_a_dead_letter_keeps_the_bytes_and_says_why(h):
+    from tindaklanjut.service_layer.outbound import DLQ_REASON_HEADER
+
+    await h.handle(commands.IngestAssessments(messages=(
+        IngestAssessment(raw=b'{"broken": ', origin=Origin(topic="assessment.published", partition=1, offset=42)),)))
+    [message] = [m for m in h.uow.outbox.messages if m.topic == "deadletter"]
+    headers = dict(message.headers)
+    reason = json.loads(headers[DLQ_REASON_HEADER])
+    assert (message.key, message.value, message.event_type) == (None, b'{"broken": ', "deadletter")
+    assert headers["tindaklanjut-dlq-code"] == reason["code"] == "malformed_json"
+    assert (reason["topic"], reason["partition"], reason["offset"], reason["size"]) == \
+        ("assessment.published", 1, 42, 11)
+    assert reason["sha256"] == message.event_id and len(message.event_id) == 64
+    assert reason["received_at"] == NOW.isoformat() and reason["errors"] == []
+    [row] = h.uow.dead_letters.rows
+    assert (row["reason_code"], row["raw"], row["offset"]) == ("malformed_json", b'{"broken": ', 42)
