@@ -19,10 +19,18 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
     @app.agent(topic, name="recommender")
     async def recommender(stream):
         async for batch in stream.take_events(settings.ingest_batch_size, within=0.05):
-            commands = [IngestAssessment(raw=event.value, origin=Origin(
-                topic=event.message.topic, partition=event.message.partition, offset=event.message.offset))
-                for event in batch]
+            commands = [IngestAssessment(raw=event.value, key=event.message.key, headers=kafka_headers(event),
+                                         origin=Origin(topic=event.message.topic, partition=event.message.partition,
+                                                       offset=event.message.offset))
+                        for event in batch]
             await ingest_until_committed(container, commands)
+
+
+def kafka_headers(event) -> tuple[tuple[str, bytes], ...]:
+    """A message's headers as (name, bytes) pairs, whichever shape the client gave them in."""
+    headers = event.message.headers or ()
+    items = headers.items() if isinstance(headers, dict) else headers
+    return tuple((str(name), value if isinstance(value, bytes) else str(value).encode()) for name, value in items)
 
 
 async def ingest_until_committed(container: Container, commands: list[IngestAssessment]) -> None:

@@ -54,3 +54,46 @@ async def test_worker_issues_recommendations_dead_letters_and_survives_restart(k
     finally:
         stop(worker)
         await container.close()
+
+
+async def test_events_from_the_cloudevents_sdk_in_both_modes_are_processed(kafka_settings, examples, tmp_path):
+    """What real clients send (the official SDK's structured and binary Kafka
+    messages) goes through the worker; a refused binary message keeps its key
+    and `ce_*` headers on the dead-letter topic."""
+    from aiokafka import AIOKafkaProducer
+
+    from tests.unit.test_cloudevents_sdk import _v1, _v2
+
+    settings = kafka_settings
+    await kafka.ensure_topics(settings)
+    documents = list(examples.values())
+    messages = [_v1(documents[0], "binary"), _v2(documents[1], "binary"), _v1(documents[2], "structured")]
+    broken = json.loads(json.dumps(documents[0]))
+    broken["id"] = "broken-binary"
+    broken["data"]["score"] = "tinggi"
+    messages.append(_v2(broken, "binary"))
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value, headers, key in messages:
+            await producer.send_and_wait(settings.topic("assessment.published"), value=value,
+                                         key=key.encode() if isinstance(key, str) else key, headers=headers)
+    finally:
+        await producer.stop()
+    container = bootstrap(settings)
+    worker = start("worker", env=settings_env(settings), log=tmp_path / "worker.log")
+    try:
+        async def all_in():
+            recs = await views.recommendations(container.sessions)
+            letters = await views.dead_letters(container.sessions)
+            return len(recs) == 8 and len(letters) == 1 and letters
+        [letter] = await wait_for(all_in, timeout=60)
+        assert letter["reason_code"] == "invalid_payload"
+        [dead] = await consume(settings, "deadletter", expected=1, settle=0.3)
+        headers = dict(dead.headers)
+        assert dead.key == b"15.71/disdukcapil"
+        assert headers["ce_id"] == b"broken-binary" and headers["ce_type"] == b"tindaklanjut.assessment.published.v1"
+        assert headers["tindaklanjut-dlq-code"] == b"invalid_payload"
+    finally:
+        assert stop(worker) == 0, (tmp_path / "worker.log").read_text()
+        await container.close()

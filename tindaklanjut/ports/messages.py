@@ -1,4 +1,5 @@
-"""Commands (imperative, may fail) and the outbound message shape."""
+"""Messages crossing the boundary: a consumed message as it came off the
+wire, and an outbound message for the relay."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class IngestAssessment:
 
     raw: bytes
     origin: Origin
+    key: bytes | None = None
+    # Kafka headers as received: binary-mode CloudEvents carry their attributes in `ce_*` headers.
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

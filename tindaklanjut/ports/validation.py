@@ -7,6 +7,7 @@ configuration (framework, scale for the cycle, overall score range) are here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from typing import TypeVar
@@ -40,14 +41,56 @@ def _in_data(loc: str) -> bool:
     return loc == "data" or loc.startswith("data.")
 
 
-def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT], limits: Limits = DEFAULT_LIMITS) -> EventT:
-    """Bytes -> a typed CloudEvent of `event_type`, or `Rejected` with the reason code."""
+CE_PREFIX = "ce_"
+JSON_TYPES = ("application/json", "application/cloudevents+json", "text/json")
+
+
+def _header_text(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
     try:
-        document = wire.decode(raw, limits)
+        return {name.lower(): (value.decode("utf-8") if isinstance(value, bytes) else str(value))
+                for name, value in headers}
+    except UnicodeDecodeError:
+        raise Rejected("invalid_mode", "a Kafka header is not UTF-8 text") from None
+
+
+def _media_type(value: str | None) -> str | None:
+    return value.split(";", 1)[0].strip().lower() if value else None
+
+
+def envelope_document(raw: bytes, headers: Sequence[tuple[str, bytes]] = (),
+                      limits: Limits = DEFAULT_LIMITS) -> dict:
+    """The CloudEvent as one JSON object, in either content mode of the Kafka
+    protocol binding: **binary** (attributes in `ce_*` headers, the data as the
+    value) or **structured** (the whole event as the value). An absent
+    `datacontenttype` means JSON (CloudEvents 1.0); the SDKs move it to the
+    `content-type` header."""
+    text = _header_text(headers)
+    content_type = _media_type(text.get("content-type"))
+    try:
+        value = wire.decode(raw, limits)
     except wire.WireError as exc:
         raise Rejected(exc.code, exc.message) from None
-    if not isinstance(document, dict):
+    if f"{CE_PREFIX}specversion" in text:
+        if content_type is not None and content_type not in JSON_TYPES:
+            raise Rejected("invalid_mode", f"binary mode with content-type {content_type!r}: only JSON data is read")
+        document = {name[len(CE_PREFIX):]: attribute for name, attribute in text.items() if name.startswith(CE_PREFIX)}
+        document["data"] = value
+        document["datacontenttype"] = "application/json"
+        return document
+    if content_type is not None and content_type not in JSON_TYPES:
+        raise Rejected("invalid_mode", f"structured mode with content-type {content_type!r}: send JSON")
+    if not isinstance(value, dict):
         raise Rejected("invalid_envelope", "a CloudEvent must be a JSON object")
+    value.setdefault("datacontenttype", "application/json")
+    if isinstance(value["datacontenttype"], str) and _media_type(value["datacontenttype"]) == "application/json":
+        value["datacontenttype"] = "application/json"
+    return value
+
+
+def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT], limits: Limits = DEFAULT_LIMITS,
+                     headers: Sequence[tuple[str, bytes]] = ()) -> EventT:
+    """A consumed message -> a typed CloudEvent of `event_type`, or `Rejected` with the reason code."""
+    document = envelope_document(raw, headers, limits)
     if document.get("type") != event_type:
         raise Rejected("unsupported_type", f"expected type {event_type!r}, got {document.get('type')!r}")
     try:
@@ -59,9 +102,9 @@ def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT], limits: L
                        "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
 
 
-def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue,
-                     limits: Limits = DEFAULT_LIMITS) -> assessment.AssessmentPublishedEvent:
-    event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent, limits)
+def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue, limits: Limits = DEFAULT_LIMITS,
+                     headers: Sequence[tuple[str, bytes]] = ()) -> assessment.AssessmentPublishedEvent:
+    event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent, limits, headers)
     data = event.data
     indicators = sum(len(aspect.indicators) for aspect in data.aspects)
     if len(data.aspects) + indicators > limits.max_indicators:

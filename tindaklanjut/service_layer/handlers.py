@@ -51,9 +51,10 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
         valid = []
         for command in commands:
             try:
-                valid.append(parse_assessment(command.raw, catalogue, limits))
+                valid.append(parse_assessment(command.raw, catalogue, limits, command.headers))
             except Rejected as rejected:
-                if await dead_letter(uow, command.raw, command.origin, rejected, at=clock()):
+                if await dead_letter(uow, command.raw, command.origin, rejected, at=clock(), key=command.key,
+                                     headers=command.headers):
                     report.dead_lettered += 1
         if valid:
             # Read what the whole batch needs up front: a few queries per batch, not six per event.
@@ -109,12 +110,14 @@ async def dead_letter_unprocessable(uow, command: IngestAssessment, error: BaseE
     with the error as its reason so the partition moves on."""
     async with uow:
         stored = await dead_letter(uow, command.raw, command.origin,
-                                   Rejected("processing_failed", describe(error)), at=clock())
+                                   Rejected("processing_failed", describe(error)), at=clock(), key=command.key,
+                                   headers=command.headers)
         await uow.commit()
     return IngestReport(dead_lettered=int(stored))
 
 
-async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at: datetime) -> bool:
+async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at: datetime, key: bytes | None = None,
+                      headers: tuple[tuple[str, bytes], ...] = ()) -> bool:
     """Keep a refused message (reason, original bytes) and queue it for the
     dead-letter topic; False when this very message was dead-lettered before."""
     sha256 = hashlib.sha256(raw).hexdigest()
@@ -124,7 +127,7 @@ async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at
     uow.dead_letters.add(topic=origin.topic, partition=origin.partition, offset=origin.offset, sha256=sha256,
                          reason_code=rejected.code, reason=rejected.message, errors=rejected.errors,
                          raw=raw, at=at)
-    uow.outbox.add(outbound.dead_letter(raw=raw, key=None, origin_topic=origin.topic,
+    uow.outbox.add(outbound.dead_letter(raw=raw, key=key, headers=headers, origin_topic=origin.topic,
                                         partition=origin.partition, offset=origin.offset, code=rejected.code,
                                         message=rejected.message, errors=rejected.errors, at=at, sha256=sha256), at)
     log.warning("message.dead_lettered", topic=origin.topic, code=rejected.code, reason=rejected.message,

@@ -62,20 +62,25 @@ def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) 
                            headers=[("content-type", "application/cloudevents+json")])
 
 
-def dead_letter(*, raw: bytes, key: str | None, origin_topic: str, partition: int, offset: int, code: str,
+def dead_letter(*, raw: bytes, key: bytes | str | None, origin_topic: str, partition: int, offset: int, code: str,
                 message: str, errors: list[dict], at: datetime, sha256: str,
+                headers: tuple[tuple[str, bytes], ...] = (),
                 max_value_bytes: int = DEAD_LETTER_VALUE_MAX) -> OutboundMessage:
-    """The original bytes as the value (cut to `max_value_bytes`, so a dead
-    letter always fits the broker; the full bytes stay in the database); the
-    reason in headers."""
+    """The original message as it came: its key, its headers, its bytes as the
+    value (cut to `max_value_bytes`, so a dead letter always fits the broker;
+    the full bytes stay in the database); the reason in headers of its own."""
     reason = json.dumps({"code": code, "message": message[:2000], "errors": errors[:20], "topic": origin_topic,
                          "partition": partition, "offset": offset, "received_at": at.isoformat(),
                          "size": len(raw), "sha256": sha256}, ensure_ascii=False)
-    headers = [(DLQ_REASON_HEADER, reason), ("tindaklanjut-dlq-code", code)]
+    kept = [(name, value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
+            for name, value in headers if not name.startswith("tindaklanjut-dlq-")]
+    kept += [(DLQ_REASON_HEADER, reason), ("tindaklanjut-dlq-code", code)]
     if len(raw) > max_value_bytes:
-        headers.append((DLQ_TRUNCATED_HEADER, str(len(raw))))
+        kept.append((DLQ_TRUNCATED_HEADER, str(len(raw))))
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
     return OutboundMessage(topic=DEAD_LETTER_TOPIC, key=key, event_type="deadletter", event_id=sha256,
-                           value=raw[:max_value_bytes], headers=headers)
+                           value=raw[:max_value_bytes], headers=kept)
 
 
 def assessment_accepted(raw: bytes, *, event_id: str, unit_id: str) -> OutboundMessage:
