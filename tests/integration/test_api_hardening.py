@@ -277,9 +277,9 @@ async def test_exports_do_not_run_formulas(settings, examples):
     document = copy.deepcopy(examples["ombudsman-2024-kota-jambi-dpmptsp"])
     document["id"] = str(uuid.uuid4())
     document["data"]["assessment_id"] += "-formula"
-    document["data"]["unit"]["id"] = "99.01/dpmptsp"
-    document["data"]["unit"]["region_code"] = "99.01"
-    document["data"]["unit"]["agency"] = {"id": "99.01", "name": '=HYPERLINK("http://evil","klik")',
+    document["data"]["unit"]["id"] = "16.71/dpmptsp"
+    document["data"]["unit"]["region_code"] = "16.71"
+    document["data"]["unit"]["agency"] = {"id": "16.71", "name": '=HYPERLINK("http://evil","klik")',
                                           "kind": "pemkot"}
     async with api_client(settings, examples, extra_documents=[document]) as client:
         url = "/api/v1/cycles/ombudsman-kepatuhan/2024/report"

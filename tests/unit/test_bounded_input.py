@@ -55,3 +55,13 @@ def test_an_envelope_error_is_not_called_a_payload_error():
     with pytest.raises(Rejected) as refused:
         parse_assessment(json.dumps(document).encode(), CATALOGUE)
     assert refused.value.code == "invalid_envelope"
+
+
+def test_an_unknown_province_is_refused_not_guessed():
+    document = copy.deepcopy(EXAMPLE)
+    document["data"]["unit"]["region_code"] = "99.01"
+    with pytest.raises(Rejected) as refused:
+        parse_assessment(json.dumps(document).encode(), CATALOGUE)
+    assert refused.value.code == "unknown_region"
+    document["data"]["unit"]["region_code"] = "93.01"      # Papua Selatan (Merauke)
+    assert parse_assessment(json.dumps(document).encode(), CATALOGUE).data.unit.region_code == "93.01"

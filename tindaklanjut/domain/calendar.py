@@ -24,6 +24,11 @@ def _province_zones() -> tuple[str, dict[str, str]]:
     return raw["default"], {str(k): v for k, v in raw["provinces"].items()}
 
 
+def known_region(region_code: str) -> bool:
+    """Is the code's province one of the 38 (`data/regions.yaml`)?"""
+    return region_code[:2] in _province_zones()[1]
+
+
 def zone_for_region(region_code: str) -> ZoneInfo:
     default, provinces = _province_zones()
     return ZoneInfo(provinces.get(region_code[:2], default))

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tindaklanjut.domain.calendar import known_region
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.events import assessment, wire
 from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
@@ -106,6 +107,10 @@ def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue, limits: Limits =
                      headers: Sequence[tuple[str, bytes]] = ()) -> assessment.AssessmentPublishedEvent:
     event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent, limits, headers)
     data = event.data
+    if not known_region(data.unit.region_code):
+        raise Rejected("unknown_region", f"region code {data.unit.region_code!r}: province "
+                       f"{data.unit.region_code[:2]!r} is not one of the 38 Kemendagri province codes",
+                       [{"loc": "data.unit.region_code", "msg": "unknown province", "type": "unknown_region"}])
     indicators = sum(len(aspect.indicators) for aspect in data.aspects)
     if len(data.aspects) + indicators > limits.max_indicators:
         raise Rejected("too_many_items", f"{len(data.aspects)} aspects and {indicators} indicators "
