@@ -106,6 +106,14 @@ class AssessmentPublished(_Payload):
     grade: Annotated[str, Field(max_length=10)] | None = None
     aspects: list[Aspect] = Field(min_length=1, max_length=MAX_ITEMS)
     notes: list[Text] = Field(default_factory=list, max_length=100)
+    # Frameworks that publish an opinion (ombudsman-opini, 2025 onward):
+    opinion: Annotated[str, Field(min_length=1, max_length=200,
+                                  description="e.g. `Kualitas Sedang`")] | None = None
+    without_maladministration: bool | None = Field(
+        default=None, description="the qualifier *Tanpa Maladministrasi* was given")
+    report_ref: Annotated[str, Field(min_length=1, max_length=200,
+                                     description="the evaluator's report reference: nomor LHP, rapor or keputusan")
+                          ] | None = None
 
 
 class AssessmentPublishedEvent(CloudEvent[AssessmentPublished]):

@@ -52,7 +52,7 @@ class FollowUpDefault(BaseModel):
 
 class AspectSpec(BaseModel):
     name: str
-    weight: float = Field(gt=0)
+    weight: float | None = Field(default=None, gt=0)   # None: not published (the event's own weights count)
 
 
 class Framework(BaseModel):
@@ -63,6 +63,10 @@ class Framework(BaseModel):
     catalogue_prefix: str | None = None
     aspects: dict[str, AspectSpec] = Field(default_factory=dict)
     scales: list[Scale] = Field(min_length=1)
+    # Frameworks that publish an opinion (Opini Ombudsman RI, 2025 onward): its allowed
+    # wordings, and the qualifier earned by following up the Ombudsman's products.
+    opinions: list[str] = Field(default_factory=list)
+    qualifier: str | None = None
 
     def scale_for(self, cycle: str) -> Scale | None:
         year = int(cycle)

@@ -111,8 +111,11 @@ def recommend(payload: AssessmentPublished, assessment: Assessment, *, framework
         template = catalogue.templates["unit"]
         low, high = framework.score_range
         notes = " ".join(_quote(note, "Catatan rapor").strip() for note in payload.notes if note.strip())
+        opinion = (f" Opini: {payload.opinion}"
+                   f"{' (Tanpa Maladministrasi)' if payload.without_maladministration else ''}."
+                   if payload.opinion else "")
         action = (f"{template.action} Nilai unit {_num(payload.score)} (kategori {assessment.grade}, "
-                  f"{builder.band.label}).{(' ' + notes) if notes else ''}")
+                  f"{builder.band.label}).{opinion}{(' ' + notes) if notes else ''}")
         recommendations.append(builder.build(
             scope=Scope.UNIT, code=None, aspect=None, gap=1 - (payload.score - low) / (high - low),
             template=template, template_key="unit", action=action, rule_id=rules.weak_unit.id))

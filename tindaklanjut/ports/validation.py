@@ -103,6 +103,16 @@ def parse_cloudevent(raw: bytes, event_type: str, model: type[EventT], limits: L
                        "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5]), errors) from None
 
 
+def _opinion_core(opinion: str, framework) -> str:
+    """`Opini Kualitas Sedang Tanpa Maladministrasi` -> `Kualitas Sedang` (the qualifier is its own field)."""
+    text = " ".join(opinion.split())
+    if text.lower().startswith("opini "):
+        text = text[len("opini "):]
+    if framework.qualifier and text.lower().endswith(" " + framework.qualifier.lower()):
+        text = text[: -len(framework.qualifier) - 1]
+    return next((known for known in framework.opinions if known.lower() == text.lower()), text)
+
+
 def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue, limits: Limits = DEFAULT_LIMITS,
                      headers: Sequence[tuple[str, bytes]] = ()) -> assessment.AssessmentPublishedEvent:
     event = parse_cloudevent(raw, assessment.EVENT_TYPE, assessment.AssessmentPublishedEvent, limits, headers)
@@ -120,6 +130,15 @@ def parse_assessment(raw: bytes, catalogue: FrameworkCatalogue, limits: Limits =
         raise Rejected("unknown_framework", f"framework {data.framework!r} is not configured")
     if framework.scale_for(data.cycle) is None:
         raise Rejected("unknown_cycle", f"framework {data.framework!r} has no grading scale for cycle {data.cycle}")
+    if framework.opinions:
+        if data.opinion is None:
+            raise Rejected("invalid_payload", f"framework {data.framework!r} publishes an opinion: `opinion` is "
+                           f"required ({', '.join(framework.opinions)})",
+                           [{"loc": "data.opinion", "msg": "required", "type": "missing"}])
+        if _opinion_core(data.opinion, framework) not in framework.opinions:
+            raise Rejected("invalid_payload", f"opinion {data.opinion!r} is not one of "
+                           f"{', '.join(framework.opinions)}",
+                           [{"loc": "data.opinion", "msg": "unknown opinion", "type": "unknown_opinion"}])
     low, high = framework.score_range
     if not low <= data.score <= high:
         raise Rejected("score_out_of_range", f"score {data.score} outside {data.framework} range [{low:g}, {high:g}]",
