@@ -303,8 +303,12 @@ app.add_typer(users_app, name="users")
 @users_app.command("add")
 def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
               role: Annotated[Role, typer.Option(help="what the user may do")],
-              agency: Annotated[str | None, typer.Option(help="agency id (for role agency)")] = None,
-              region: Annotated[str | None, typer.Option(help="region code (for role secretary)")] = None,
+              agency: Annotated[str | None, typer.Option(
+                  help="agency (government) id: an agency user's own, or a secretary's own government "
+                       "(--agency 15: Pemprov Jambi only; --agency 15.71: Kota Jambi)")] = None,
+              region: Annotated[str | None, typer.Option(
+                  help="region code for a secretary with read-only oversight of every government in it "
+                       "(an Ombudsman office, a governor's bureau)")] = None,
               expires_in_days: Annotated[int, typer.Option(min=0, max=3650,
                                                            help="days until the token expires (0: never)")] = 365,
               ) -> None:

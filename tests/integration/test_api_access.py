@@ -69,3 +69,36 @@ async def test_requests_of_other_agencies_cannot_be_seen_or_decided(settings, ex
         assert r.status_code == 403
         assert [q["id"] for q in (await client.get("/api/v1/requests", headers=auth(client, "sekda_prov"))).json()] \
             == [request_id]
+
+
+async def test_a_governments_secretary_sees_only_that_governments_items(settings, examples):
+    """Autonomy: the province's Sekda (Pemprov Jambi, agency 15) does not see Kota Jambi's items (15.71),
+    whose follow-up belongs to the city's own Sekda; region oversight still sees both."""
+    from tests.integration.api_helpers import api_client, auth
+    from tindaklanjut.domain.lifecycle import Role
+    from tindaklanjut.service_layer import users
+
+    async with api_client(settings, examples) as client:
+        client.tokens["sekda_pemprov"] = await users.add_user(client.container.uow, "sekda-pemprov-jambi",
+                                                              Role.SECRETARY, agency_id="15")
+        client.tokens["sekda_kota_gov"] = await users.add_user(client.container.uow, "sekda-kota-jambi-2",
+                                                               Role.SECRETARY, agency_id="15.71")
+        own = (await client.get("/api/v1/recommendations", headers=auth(client, "sekda_pemprov"))).json()
+        assert {r["agency_id"] for r in own} == {"15"} and len(own) == 3
+        city = (await client.get("/api/v1/recommendations", headers=auth(client, "sekda_kota_gov"))).json()
+        assert {r["agency_id"] for r in city} == {"15.71"}
+        oversight = (await client.get("/api/v1/recommendations", headers=auth(client, "sekda_prov"))).json()
+        assert {r["agency_id"] for r in oversight} == {"15", "15.71"}
+        city_item = city[0]["id"]
+        r = await client.get(f"/api/v1/recommendations/{city_item}", headers=auth(client, "sekda_pemprov"))
+        assert r.status_code == 404
+        client.clock.now = client.clock.now.replace(year=2025, month=2, day=20)
+        overdue = (await client.get("/api/v1/overdue", headers=auth(client, "sekda_pemprov"),
+                                    params={"region": "15"})).json()
+        assert [g["agency_id"] for g in overdue] == ["15"]
+        report = (await client.get("/api/v1/cycles/ombudsman-kepatuhan/2024/report",
+                                   headers=auth(client, "sekda_pemprov"))).json()
+        assert [a["agency_id"] for a in report["agencies"]] == []       # the province had no Ombudsman item
+        report = (await client.get("/api/v1/cycles/ombudsman-kepatuhan/2024/report",
+                                   headers=auth(client, "sekda_kota_gov"))).json()
+        assert [a["agency_id"] for a in report["agencies"]] == ["15.71"]

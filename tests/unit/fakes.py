@@ -203,7 +203,7 @@ class FakeCycles(AbstractCycles):
         self._recommendations, self._assessments, self._directory = recommendations, assessments, directory
         self.reports = {}
 
-    async def recommendations(self, framework, cycle, *, region=None):
+    async def recommendations(self, framework, cycle, *, region=None, agency_id=None):
         from tindaklanjut.domain.lifecycle import in_region
         from tindaklanjut.domain.report import ReportItem
 
@@ -214,6 +214,8 @@ class FakeCycles(AbstractCycles):
             unit = self._directory.units[rec.unit_id]
             agency_region = await self._directory.agency_region(rec.agency_id)
             if region is not None and not in_region(agency_region, region):
+                continue
+            if agency_id is not None and rec.agency_id != agency_id:
                 continue
             found.append((replace(rec, events=[]), ReportItem(
                 agency_id=rec.agency_id, agency_name=unit.agency.name, agency_region=agency_region,

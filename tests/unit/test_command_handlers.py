@@ -353,3 +353,27 @@ async def test_a_dead_letter_keeps_the_bytes_and_says_why(h):
     assert reason["received_at"] == NOW.isoformat() and reason["errors"] == []
     [row] = h.uow.dead_letters.rows
     assert (row["reason_code"], row["raw"], row["offset"]) == ("malformed_json", b'{"broken": ', 42)
+
+
+async def test_a_secretary_belongs_to_one_government_or_oversees_a_region():
+    harness = Harness()
+    with pytest.raises(DomainError, match="--agency"):
+        await harness.handle(commands.AddUser(name="sekda", role=Role.SECRETARY))
+    with pytest.raises(DomainError, match="tidak keduanya"):
+        await harness.handle(commands.AddUser(name="sekda", role=Role.SECRETARY, agency_id="15", region="15"))
+    await harness.handle(commands.AddUser(name="sekda-pemprov", role=Role.SECRETARY, agency_id="15"))
+    await harness.handle(commands.AddUser(name="ombudsman-jambi", role=Role.SECRETARY, region="15"))
+
+
+def test_the_access_rule_for_each_role():
+    from tindaklanjut.domain.access import can_see, owns
+
+    government = Actor("sekda-pemprov", Role.SECRETARY, agency_id="15")
+    oversight = Actor("ombudsman-jambi", Role.SECRETARY, region="15")
+    assert can_see(government, "15", "15") and not can_see(government, "15.71", "15.71")
+    assert can_see(oversight, "15", "15") and can_see(oversight, "15.71", "15.71")
+    assert not can_see(oversight, "16", "16") and not can_see(SEKDA_ACEH, "15", "15")
+    assert can_see(KOTA, "15.71", "15.71") and not can_see(KOTA, "15", "15")
+    assert can_see(ORI, "99", "99") and can_see(Actor("root", Role.ADMIN), "99", "99")
+    assert owns(KOTA, "15.71") and not owns(KOTA, "15") and not owns(government, "15") and not owns(ORI, "15")
+    assert owns(Actor("root", Role.ADMIN), "15")

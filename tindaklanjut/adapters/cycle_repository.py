@@ -37,13 +37,15 @@ class SqlCycles(AbstractCycles):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def recommendations(self, framework: str, cycle: str, *, region: str | None = None
-                              ) -> list[tuple[Recommendation, ReportItem]]:
+    async def recommendations(self, framework: str, cycle: str, *, region: str | None = None,
+                              agency_id: str | None = None) -> list[tuple[Recommendation, ReportItem]]:
         """Every recommendation of the cycle (optionally only agencies in `region`), with its report item."""
         query = (select(R, A.name, A.region_code, U.region_code).join(A, A.id == R.agency_id)
                  .join(U, U.id == R.unit_id).where(R.framework == framework, R.cycle == cycle))
         if region is not None:
             query = query.where(region_clause(A.region_code, region))
+        if agency_id is not None:
+            query = query.where(R.agency_id == agency_id)
         rows = (await self.session.execute(query.order_by(R.id))).all()
         return [(recommendation_from_row(row), report_item(row, name, agency_region, unit_region))
                 for row, name, agency_region, unit_region in rows]

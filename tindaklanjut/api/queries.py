@@ -40,9 +40,10 @@ def scoped(query: Select, actor: Actor) -> Select:
     """Restrict a query over recommendations (joined with agency) to the actor's view."""
     if actor.role is Role.AGENCY:
         return query.where(R.agency_id == actor.agency_id)
-    if actor.role is Role.SECRETARY:
-        region = actor.region or ""
-        return query.where(region_clause(A.region_code, region))
+    if actor.role is Role.SECRETARY:       # one government, or read-only oversight of a region (domain.access)
+        if actor.agency_id:
+            return query.where(R.agency_id == actor.agency_id)
+        return query.where(region_clause(A.region_code, actor.region or ""))
     return query
 
 

@@ -1,7 +1,12 @@
 """Who may see what: the one rule every query and every command's check uses.
 
-Evaluators and admins see everything; an agency sees its own agency's items;
-a secretary sees the agencies whose region lies within theirs.
+Evaluators and admins see everything; an agency sees its own agency's items.
+A secretary (Sekda, Sekjen) belongs to one government and sees that
+government's items only (`agency_id`): a province's Sekda does not see the
+items of the province's autonomous cities and regencies, whose follow-up
+belongs to their own Sekda and head of region. A secretary given a `region`
+instead has read-only oversight of every government in it (an Ombudsman
+office, a governor's bureau).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ def can_see(actor: Actor, agency_id: str, agency_region: str) -> bool:
     if actor.role is Role.AGENCY:
         return actor.agency_id == agency_id
     if actor.role is Role.SECRETARY:
+        if actor.agency_id:
+            return actor.agency_id == agency_id
         return in_region(agency_region, actor.region or "")
     return False
 

@@ -306,12 +306,15 @@ class StoredReport:
     report: dict
 
 
-def restore(stored: dict, *, score_change: ScoreComparison, region: str | None = None) -> CycleReport:
+def restore(stored: dict, *, score_change: ScoreComparison, region: str | None = None,
+            agency_id: str | None = None) -> CycleReport:
     """A stored report (the JSON written at close) with a fresh score
-    comparison, optionally restricted to the agencies of one region."""
+    comparison, optionally restricted to the agencies of one region or to one agency."""
     agencies = [agency_tally_from_dict(a) for a in stored["agencies"]]
     if region is not None:
         agencies = [a for a in agencies if in_region(a.region_code, region)]
+    if agency_id is not None:
+        agencies = [a for a in agencies if a.agency_id == agency_id]
     as_of = stored["as_of"]
     return assemble(framework=stored["framework"], cycle=stored["cycle"], status=stored["status"],
                     as_of=datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of,

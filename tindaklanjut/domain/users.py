@@ -22,8 +22,11 @@ class User:
     def __post_init__(self) -> None:
         if self.role is Role.AGENCY and not self.agency_id:
             raise DomainError("pengguna instansi wajib memiliki --agency")
-        if self.role is Role.SECRETARY and not self.region:
-            raise DomainError("pengguna sekretariat wajib memiliki --region")
+        if self.role is Role.SECRETARY and not (self.region or self.agency_id):
+            raise DomainError("pengguna sekretariat wajib memiliki --agency (pemerintahnya sendiri) atau "
+                              "--region (pengawasan baca-saja)")
+        if self.role is Role.SECRETARY and self.region and self.agency_id:
+            raise DomainError("pengguna sekretariat memiliki --agency atau --region, tidak keduanya")
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:

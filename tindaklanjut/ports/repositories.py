@@ -160,9 +160,10 @@ class CycleAlreadyClosed(Exception):
 
 class AbstractCycles(ABC):
     @abstractmethod
-    async def recommendations(self, framework: str, cycle: str, *, region: str | None = None
-                              ) -> list[tuple[Recommendation, ReportItem]]:
-        """Every recommendation of the cycle (optionally only agencies in `region`), with its report item."""
+    async def recommendations(self, framework: str, cycle: str, *, region: str | None = None,
+                              agency_id: str | None = None) -> list[tuple[Recommendation, ReportItem]]:
+        """Every recommendation of the cycle (optionally only agencies in `region`, or one agency),
+        with its report item."""
 
     @abstractmethod
     async def has_assessments(self, framework: str, cycle: str) -> bool: ...

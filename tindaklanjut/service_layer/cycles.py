@@ -64,12 +64,13 @@ def _require_closer(actor: Actor) -> None:
         raise NotPermitted(f"peran {actor.role.value} tidak berwenang menutup siklus")
 
 
-def _reader_region(actor: Actor) -> str | None:
-    """Secretaries see the agencies of their region; evaluators and admins see all."""
+def _reader_scope(actor: Actor) -> tuple[str | None, str | None]:
+    """(region, agency) a report is restricted to: a secretary's government, or the
+    region they oversee; evaluators and admins see all."""
     if actor.role is Role.SECRETARY:
-        return actor.region or ""
+        return (None, actor.agency_id) if actor.agency_id else (actor.region or "", None)
     if actor.role in (Role.EVALUATOR, Role.ADMIN):
-        return None
+        return None, None
     raise NotPermitted(f"peran {actor.role.value} tidak berwenang membaca laporan siklus")
 
 
@@ -86,11 +87,12 @@ def reported_message(payload: wire.CycleReport) -> OutboundMessage:
 
 
 async def _stored(cycles: AbstractCycles, row: reports.StoredReport, *, now: datetime,
-                  region: str | None = None) -> reports.CycleReport:
+                  region: str | None = None, agency_id: str | None = None) -> reports.CycleReport:
     """The stored snapshot with the score comparison computed from the live rows."""
-    items = [item for _row, item in await cycles.recommendations(row.framework, row.cycle, region=region)]
+    items = [item for _row, item in await cycles.recommendations(row.framework, row.cycle, region=region,
+                                                                  agency_id=agency_id)]
     score = reports.compare_scores(items, as_of=now, closing=False)
-    return reports.restore(row.report, score_change=score, region=region)
+    return reports.restore(row.report, score_change=score, region=region, agency_id=agency_id)
 
 
 async def _close(uow, actor: Actor, framework: str, cycle: str, at: datetime) -> CloseOutcome:
@@ -147,14 +149,14 @@ async def cycle_report(uow, actor: Actor, framework: str, cycle: str, clock: Cal
                        ) -> reports.CycleReport:
     """The report as this actor may see it: the stored one once the cycle is
     closed (with a fresh score comparison), a provisional one before."""
-    region = _reader_region(actor)
+    region, agency_id = _reader_scope(actor)
     async with uow:
         cycles = uow.cycles
         now = clock()
         stored = await cycles.report(framework, cycle)
         if stored is not None:
-            return await _stored(cycles, stored, now=now, region=region)
-        rows = await cycles.recommendations(framework, cycle, region=region)
+            return await _stored(cycles, stored, now=now, region=region, agency_id=agency_id)
+        rows = await cycles.recommendations(framework, cycle, region=region, agency_id=agency_id)
         if not rows and not await cycles.has_assessments(framework, cycle):
             raise CycleNotFound(f"{framework}/{cycle}")
         return reports.build_report([item for _row, item in rows], framework=framework, cycle=cycle, as_of=now,
