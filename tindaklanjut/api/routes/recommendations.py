@@ -26,6 +26,12 @@ async def detail(container: Container, current: Actor, recommendation_id: str) -
     return found
 
 
+async def act(container: Container, current: Actor, command: commands.FollowUpCommand) -> models.RecommendationDetail:
+    """Dispatch a follow-up step, then answer with the item as the actor now sees it."""
+    await dispatch(container, command)
+    return await detail(container, current, command.recommendation_id)
+
+
 def evidence_out(version) -> models.EvidenceOut:
     return models.EvidenceOut(**{name: value for name, value in asdict(version).items()
                                  if name in models.EvidenceOut.model_fields})
@@ -74,9 +80,8 @@ async def download_evidence(recommendation_id: str, sha256: Sha256, session: Ses
              summary="Catat tindak lanjut")
 async def record_action(recommendation_id: str, body: models.RequiredCommentIn, container: ContainerDep,
                         current: AgencyActor) -> models.RecommendationDetail:
-    await dispatch(container, commands.RecordAction(actor=current, recommendation_id=recommendation_id,
-                                                    comment=body.comment))
-    return await detail(container, current, recommendation_id)
+    return await act(container, current, commands.RecordAction(
+        actor=current, recommendation_id=recommendation_id, comment=body.comment))
 
 
 @router.post("/{recommendation_id}/evidence", response_model=models.EvidenceOut, status_code=201,
@@ -104,9 +109,8 @@ async def add_link(recommendation_id: str, body: models.LinkIn, container: Conta
              summary="Ajukan penyelesaian untuk diverifikasi")
 async def submit(recommendation_id: str, body: models.CommentIn, container: ContainerDep,
                  current: AgencyActor) -> models.RecommendationDetail:
-    await dispatch(container, commands.SubmitFollowUp(actor=current, recommendation_id=recommendation_id,
-                                                      comment=body.comment))
-    return await detail(container, current, recommendation_id)
+    return await act(container, current, commands.SubmitFollowUp(
+        actor=current, recommendation_id=recommendation_id, comment=body.comment))
 
 
 @router.post("/{recommendation_id}/not-actionable", response_model=models.RequestOut, status_code=201,
@@ -131,15 +135,13 @@ async def request_extension(recommendation_id: str, body: models.ExtensionIn, co
              summary="Verifikasi: tindak lanjut sesuai")
 async def verify(recommendation_id: str, body: models.CommentIn, container: ContainerDep,
                  current: EvaluatorActor) -> models.RecommendationDetail:
-    await dispatch(container, commands.VerifyFollowUp(actor=current, recommendation_id=recommendation_id,
-                                                      comment=body.comment))
-    return await detail(container, current, recommendation_id)
+    return await act(container, current, commands.VerifyFollowUp(
+        actor=current, recommendation_id=recommendation_id, comment=body.comment))
 
 
 @router.post("/{recommendation_id}/request-changes", response_model=models.RecommendationDetail,
              tags=["evaluator"], summary="Kembalikan ke instansi dengan catatan perbaikan")
 async def request_changes(recommendation_id: str, body: models.RequiredCommentIn, container: ContainerDep,
                           current: EvaluatorActor) -> models.RecommendationDetail:
-    await dispatch(container, commands.RequestChanges(actor=current, recommendation_id=recommendation_id,
-                                                      comment=body.comment))
-    return await detail(container, current, recommendation_id)
+    return await act(container, current, commands.RequestChanges(
+        actor=current, recommendation_id=recommendation_id, comment=body.comment))
