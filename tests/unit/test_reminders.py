@@ -156,10 +156,10 @@ def test_one_digest_per_recipient_per_day():
     assert {d.recommendation_id for d in groups[("email:kadis@dinas.test", date(2025, 2, 26))]} == {"a", "b", "c"}
 
 
-def _line(n, *, rec="r1", step="T-7", offset=-7, status="open", due="2025-02-18", key_due=None):
+def _line(n, *, rec="r1", step="T-7", offset=-7, status="open", due="2025-02-18", key_due=None, roles=("unit_head",)):
     due_at = datetime.combine(date.fromisoformat(due), datetime.min.time().replace(hour=23, minute=59), tzinfo=WIB)
     return DigestLine(delivery_id=n, recommendation_id=rec, step_id=step, step_key=f"{step}@{key_due or due}",
-                      offset_days=offset, roles=("unit_head",), status=status, title=f"Judul <{rec}>",
+                      offset_days=offset, roles=roles, status=status, title=f"Judul <{rec}>",
                       unit_id="15.71/dinas", unit_name="Dinas Uji", agency_id="15.71", region_code="15.71",
                       indicator_code="x.1", priority="high", due_at=due_at.astimezone(timezone.utc))
 
@@ -186,8 +186,22 @@ def test_email_is_in_indonesian_escaped_and_without_evidence():
     assert "terlambat 7 hari" in text and "Prioritas: tinggi" in text
     assert "Judul <r1>" in text and "Judul &lt;r1&gt;" in html and "<r1>" not in html
     assert message["Message-ID"] == "<u-1@tindaklanjut>"
+    assert message["From"] == "Tindak Lanjut <noreply@uji.test>" and message["Date"]
+    assert "bukti dukung diunggah" in text and "diteruskan kepada Anda" not in text
     body = webhook_body(digest)
     assert b'"days_overdue":7' in body and b"evidence" not in body
+
+
+def test_an_escalation_asks_to_chase_and_decide_not_to_upload():
+    items, _ = digest_items([_line(1, due="2025-01-02", step="T+30", offset=30, roles=("sekda",))],
+                            date(2025, 2, 11))
+    digest = Digest(uid="u-2", channel=Channel.EMAIL, address="sekda@kota.test", recipient_name="Sekretaris Daerah",
+                    day=date(2025, 2, 11), items=tuple(items))
+    assert digest.escalated_only
+    message = render_email(digest, "Tindak Lanjut <noreply@uji.test>")
+    for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
+        assert "diteruskan kepada Anda karena melewati batas waktu" in " ".join(body.split())
+        assert "bukti dukung diunggah" not in body
 
 
 def test_tanggal():

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
-from email.utils import formataddr
+from email.utils import formataddr, formatdate
 from typing import Protocol
 
 import aiosmtplib
@@ -64,6 +64,7 @@ def render_email(digest: Digest, sender: str) -> EmailMessage:
     message["To"] = formataddr((digest.recipient_name, digest.address))
     message["Subject"] = subject(digest)
     message["Message-ID"] = f"<{digest.uid}@tindaklanjut>"
+    message["Date"] = formatdate(localtime=False)       # RFC 5322 requires it; some relays reject mail without
     message[DELIVERY_HEADER] = digest.uid
     message.set_content(_env.get_template("digest.txt.j2").render(digest=digest))
     message.add_alternative(_env.get_template("digest.html.j2").render(digest=digest), subtype="html")

@@ -407,6 +407,12 @@ class Digest:
     def overdue(self) -> int:
         return sum(1 for item in self.items if item.days_overdue > 0)
 
+    @property
+    def escalated_only(self) -> bool:
+        """Every item reaches this recipient as an escalation (a Sekda, an inspectorate, a head of
+        region): they are asked to chase and decide, not to record actions or upload evidence."""
+        return bool(self.items) and all(item.escalation_roles for item in self.items)
+
 
 ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
