@@ -111,10 +111,10 @@ async def test_contacts_import_updates_and_sweep_runs_once_from_the_command_line
             (units[0].unit_id, "unit_head", "Kepala Baru", "baru@uji.test"),
             (units[1].unit_id, "unit_head", "Kepala Dua", "dua@uji.test")]
         bad = tmp_path / "salah.csv"
-        bad.write_text(contacts_csv([("x", "", "bupati", "A", "bukan-email", ""), ("x", "", "sekda", "", "", "")]))
+        bad.write_text(contacts_csv([("x", "", "camat", "A", "bukan-email", ""), ("x", "", "sekda", "", "", "")]))
         result = cli("contacts", "import", str(bad), env=env)
         assert result.returncode == 2
-        assert "baris 2" in result.stderr and "bupati" in result.stderr and "baris 3" in result.stderr
+        assert "baris 2" in result.stderr and "camat" in result.stderr and "baris 3" in result.stderr
         assert len(await _rows(settings, ReminderContactRow)) == 3
 
         result = cli("sweep", "--now", SWEEP_AT, "--format", "json", env=env)

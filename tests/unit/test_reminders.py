@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -274,13 +275,13 @@ async def test_retries_back_off_exponentially_and_stop_at_the_limit():
 def test_contact_file_errors_name_the_row():
     parsed = parse_contacts("agency_id,unit_id,role,name,email,webhook_url\n"
                             "15.71,,sekda,Sekda,sekda@kota.test,\n"
-                            "15.71,,bupati,X,x@kota.test,\n"
+                            "15.71,,camat,X,x@kota.test,\n"
                             "15.71,,sekda,Sekda lagi,s2@kota.test,\n"
                             ",15.71/a,unit_head,,bukan-email,ftp://x\n"
                             "15.71,15.71/b,unit_head,Kepala B,,\n")
     assert len(parsed.contacts) == 1
     assert [e.split(":")[0] for e in parsed.errors] == ["baris 3", "baris 4", "baris 5", "baris 6"]
-    assert "bupati" in parsed.errors[0] and "baris 2" in parsed.errors[1]
+    assert "camat" in parsed.errors[0] and "baris 2" in parsed.errors[1]
     assert "agency_id wajib" in parsed.errors[2] and "e-mail 'bukan-email'" in parsed.errors[2]
     assert "webhook_url" in parsed.errors[3]
     assert parse_contacts("agency_id,role\n").errors[0].startswith("baris 1: kolom tidak ada")
@@ -308,3 +309,32 @@ def test_policy_and_settings_refuse_unsafe_values():
     assert secured["sasl_mechanism"] == "SCRAM-SHA-512" and secured["ssl_context"] is not None
     with pytest.raises(ValidationError, match="LEASE_SECONDS"):
         Settings(reminder_lease_seconds=30)
+
+
+def test_escalation_titles_follow_the_kind_of_agency():
+    from tindaklanjut.domain.reminders import role_label
+
+    assert role_label("sekda", "kementerian") == "Sekretaris Jenderal"
+    assert role_label("inspektorat", "kementerian") == "Inspektorat Jenderal"
+    assert role_label("kepala_daerah", "kementerian") == "Menteri"
+    assert role_label("sekda", "lembaga") == "Sekretaris Utama"
+    assert role_label("kepala_daerah", "pemprov") == "Gubernur" and role_label("organisasi", "pemprov") == \
+        "Biro Organisasi"
+    assert role_label("kepala_daerah", "pemkot") == "Wali Kota" and role_label("kepala_daerah", "pemkab") == "Bupati"
+    assert role_label("kepala_daerah", "polres") == "Kepala Kepolisian Resor"
+    assert role_label("sekda", None) == "Sekretaris Daerah"
+    items, _ = digest_items([replace(_line(1, due="2025-01-02", step="T+30", offset=30, roles=("sekda",)),
+                                     agency_kind="kementerian")], date(2025, 2, 11))
+    digest = Digest(uid="u-3", channel=Channel.EMAIL, address="sekjen@kemen.test", recipient_name="Sekjen",
+                    day=date(2025, 2, 11), items=tuple(items))
+    text = render_email(digest, "Tindak Lanjut <noreply@uji.test>").get_body(("plain",)).get_content()
+    assert "Diteruskan kepada Anda sebagai: Sekretaris Jenderal" in text and "Sekretaris Daerah" not in text
+
+
+def test_kind_specific_role_names_are_accepted_in_the_contacts_file():
+    parsed = parse_contacts("agency_id,unit_id,role,name,email,webhook_url\n"
+                            "010,,Sekjen,Sekretaris Jenderal,sekjen@kemen.test,\n"
+                            "010,,Inspektorat Jenderal,Irjen,irjen@kemen.test,\n"
+                            "15.71,,Wali Kota,Wali Kota Jambi,walikota@kota.test,\n")
+    assert parsed.errors == []
+    assert [c.role.value for c in parsed.contacts] == ["sekda", "inspektorat", "kepala_daerah"]

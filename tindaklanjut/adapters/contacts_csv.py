@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tindaklanjut.domain.reminders import Contact, ContactRole
+from tindaklanjut.domain.reminders import Contact, ContactRole, contact_role
 
 COLUMNS = ("agency_id", "unit_id", "role", "name", "email", "webhook_url")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
@@ -52,7 +52,7 @@ def parse_contacts(text: str) -> ContactFile:
         if not row["agency_id"]:
             problems.append("agency_id wajib diisi")
         try:
-            role = ContactRole(row["role"].lower())
+            role = contact_role(row["role"])
         except ValueError:
             role = None
             problems.append(f"peran '{row['role']}' tidak dikenal ({roles})")

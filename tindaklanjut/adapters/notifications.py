@@ -27,7 +27,7 @@ import jinja2
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from tindaklanjut.config import Settings
-from tindaklanjut.domain.reminders import ROLE_LABELS, ContactRole, Digest
+from tindaklanjut.domain.reminders import Digest, role_label
 
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
           "November", "Desember")
@@ -42,8 +42,8 @@ def tanggal(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def _roles(roles) -> str:
-    labels = [ROLE_LABELS[ContactRole(r)] for r in roles]
+def _roles(roles, agency_kind: str | None = None) -> str:
+    labels = [role_label(r, agency_kind) for r in roles]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " dan " + labels[-1]
 
 

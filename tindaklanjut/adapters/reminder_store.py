@@ -32,6 +32,7 @@ contact = ReminderContactRow.__table__
 lock = ReminderLockRow.__table__
 rec = orm.RecommendationRow.__table__
 unit = orm.UnitRow.__table__
+agency = orm.AgencyRow.__table__
 assessment = orm.AssessmentRow.__table__
 
 REMINDED = sorted(s.value for s in REMINDED_STATUSES)
@@ -259,16 +260,16 @@ class SqlReminderStore(AbstractReminderStore):
             sa.select(delivery.c.id, delivery.c.recommendation_id, delivery.c.step, delivery.c.step_key,
                       delivery.c.offset_days, delivery.c.roles, rec.c.status, rec.c.title, rec.c.unit_id,
                       unit.c.name.label("unit_name"), rec.c.agency_id, unit.c.region_code, rec.c.indicator_code,
-                      rec.c.priority, rec.c.due_at)
+                      rec.c.priority, rec.c.due_at, agency.c.kind.label("agency_kind"))
             .select_from(delivery.join(rec, rec.c.id == delivery.c.recommendation_id)
-                         .join(unit, unit.c.id == rec.c.unit_id))
+                         .join(unit, unit.c.id == rec.c.unit_id).join(agency, agency.c.id == rec.c.agency_id))
             .where(delivery.c.digest_id == digest_id, delivery.c.status == "planned")
             .order_by(delivery.c.id))
         return [DigestLine(delivery_id=r.id, recommendation_id=r.recommendation_id, step_id=r.step,
                            step_key=r.step_key, offset_days=r.offset_days, roles=tuple(r.roles.split(",")),
                            status=r.status, title=r.title, unit_id=r.unit_id, unit_name=r.unit_name,
                            agency_id=r.agency_id, region_code=r.region_code, indicator_code=r.indicator_code,
-                           priority=r.priority, due_at=r.due_at) for r in rows]
+                           priority=r.priority, due_at=r.due_at, agency_kind=r.agency_kind) for r in rows]
 
     async def finish_digest(self, digest_id: int, *, status: str, at: datetime, delivered: Sequence[int],
                             dropped: Sequence[int], error: str | None = None) -> None:

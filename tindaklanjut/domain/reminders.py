@@ -44,6 +44,50 @@ ROLE_LABELS = {
     ContactRole.INSPEKTORAT: "Inspektorat",
     ContactRole.KEPALA_DAERAH: "Kepala Daerah",
 }
+# The escalation ladder keeps its levels; the office at each level is named
+# by the kind of agency (a ministry has a Sekretaris Jenderal, not a Sekda).
+ROLE_LABELS_BY_KIND: dict[str, dict[ContactRole, str]] = {
+    "pemprov": {ContactRole.ORGANISASI: "Biro Organisasi", ContactRole.SEKDA: "Sekretaris Daerah Provinsi",
+                ContactRole.INSPEKTORAT: "Inspektorat Provinsi", ContactRole.KEPALA_DAERAH: "Gubernur"},
+    "pemkab": {ContactRole.ORGANISASI: "Bagian Organisasi", ContactRole.SEKDA: "Sekretaris Daerah",
+               ContactRole.INSPEKTORAT: "Inspektorat", ContactRole.KEPALA_DAERAH: "Bupati"},
+    "pemkot": {ContactRole.ORGANISASI: "Bagian Organisasi", ContactRole.SEKDA: "Sekretaris Daerah",
+               ContactRole.INSPEKTORAT: "Inspektorat", ContactRole.KEPALA_DAERAH: "Wali Kota"},
+    "kementerian": {ContactRole.ORGANISASI: "Biro Organisasi", ContactRole.SEKDA: "Sekretaris Jenderal",
+                    ContactRole.INSPEKTORAT: "Inspektorat Jenderal", ContactRole.KEPALA_DAERAH: "Menteri"},
+    "lembaga": {ContactRole.ORGANISASI: "Biro Organisasi", ContactRole.SEKDA: "Sekretaris Utama",
+                ContactRole.INSPEKTORAT: "Inspektorat Utama", ContactRole.KEPALA_DAERAH: "Kepala Lembaga"},
+    "polres": {ContactRole.ORGANISASI: "Bagian Perencanaan", ContactRole.SEKDA: "Wakil Kepala Kepolisian Resor",
+               ContactRole.INSPEKTORAT: "Seksi Pengawasan", ContactRole.KEPALA_DAERAH: "Kepala Kepolisian Resor"},
+    "kantor_pertanahan": {ContactRole.ORGANISASI: "Subbagian Umum", ContactRole.SEKDA: "Kepala Kantor Pertanahan",
+                          ContactRole.INSPEKTORAT: "Kantor Wilayah BPN",
+                          ContactRole.KEPALA_DAERAH: "Kepala Kantor Wilayah BPN"},
+}
+
+
+# Kind-specific names accepted for the ladder's roles in a contacts file.
+ROLE_ALIASES: dict[str, ContactRole] = {
+    "kepala_unit": ContactRole.UNIT_HEAD, "biro_organisasi": ContactRole.ORGANISASI,
+    "bagian_organisasi": ContactRole.ORGANISASI, "sekretaris_daerah": ContactRole.SEKDA,
+    "sekjen": ContactRole.SEKDA, "sekretaris_jenderal": ContactRole.SEKDA, "sestama": ContactRole.SEKDA,
+    "sekretaris_utama": ContactRole.SEKDA, "irjen": ContactRole.INSPEKTORAT,
+    "inspektorat_jenderal": ContactRole.INSPEKTORAT, "inspektorat_utama": ContactRole.INSPEKTORAT,
+    "gubernur": ContactRole.KEPALA_DAERAH, "bupati": ContactRole.KEPALA_DAERAH, "wali_kota": ContactRole.KEPALA_DAERAH,
+    "walikota": ContactRole.KEPALA_DAERAH, "menteri": ContactRole.KEPALA_DAERAH,
+    "kepala_lembaga": ContactRole.KEPALA_DAERAH, "kapolres": ContactRole.KEPALA_DAERAH,
+}
+
+
+def contact_role(name: str) -> ContactRole:
+    """A role as written in a contacts file: the ladder's own name or a kind-specific alias."""
+    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    return ROLE_ALIASES[key] if key in ROLE_ALIASES else ContactRole(key)
+
+
+def role_label(role: str, agency_kind: str | None = None) -> str:
+    """The office's name at this ladder level for this kind of agency."""
+    role = ContactRole(role)
+    return ROLE_LABELS_BY_KIND.get(agency_kind or "", {}).get(role, ROLE_LABELS[role])
 
 
 class Channel(StrEnum):
@@ -365,6 +409,7 @@ class DigestLine:
     indicator_code: str | None
     priority: str
     due_at: datetime
+    agency_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -384,6 +429,7 @@ class DigestItem:
     escalation_roles: tuple[str, ...]
     delivery_ids: tuple[int, ...]
     steps: tuple[str, ...]
+    agency_kind: str | None = None
 
     @property
     def state_text(self) -> str:
@@ -443,6 +489,7 @@ def digest_items(lines: Sequence[DigestLine], day: date) -> tuple[list[DigestIte
             days_overdue=(day - due_date).days, step_id=latest.step_id, roles=roles,
             escalation_roles=tuple(r for r in roles if r != ContactRole.UNIT_HEAD),
             delivery_ids=tuple(line.delivery_id for line in rec_lines),
-            steps=tuple(line.step_id for line in sorted(rec_lines, key=lambda line: line.offset_days))))
+            steps=tuple(line.step_id for line in sorted(rec_lines, key=lambda line: line.offset_days)),
+            agency_kind=latest.agency_kind))
     items.sort(key=lambda item: (-item.days_overdue, item.unit_name, item.title, item.recommendation_id))
     return items, dropped
