@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from tindaklanjut.adapters import kafka
+from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.config import Settings
 
 
@@ -76,3 +81,17 @@ def stop(process: subprocess.Popen, timeout: float = 20) -> int:
             process.kill()
             process.wait()
     return process.returncode
+
+
+@asynccontextmanager
+async def relay_container(settings: Settings, now: datetime = datetime(2024, 12, 21, tzinfo=timezone.utc)):
+    """Topics created, a container on a fixed clock and a started producer, for relay tests."""
+    await kafka.ensure_topics(settings)
+    container = bootstrap(settings, clock=lambda: now)
+    producer = kafka.producer(settings)
+    await producer.start()
+    try:
+        yield container, producer
+    finally:
+        await producer.stop()
+        await container.close()

@@ -3,30 +3,24 @@
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import select
-
 import httpx
+from sqlalchemy import select
 
 from tindaklanjut import views
 from tindaklanjut.api.app import create_api
 from tindaklanjut.domain.lifecycle import Role
 from tindaklanjut.service_layer import users
-from tindaklanjut.adapters import kafka, orm
+from tindaklanjut.adapters import orm
 from tindaklanjut.adapters.outbox_relay import OutboxRelay
-from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.ports.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.service_layer.outbound import DEAD_LETTER_VALUE_MAX, DLQ_REASON_HEADER, DLQ_TRUNCATED_HEADER
 
-from tests.kafka_helpers import consume
+from tests.kafka_helpers import consume, relay_container
 
 
 async def test_relay_publishes_recommendations_and_dead_letters(kafka_settings, examples):
     settings = kafka_settings
-    await kafka.ensure_topics(settings)
-    container = bootstrap(settings, clock=lambda: datetime(2024, 12, 21, tzinfo=timezone.utc))
-    producer = kafka.producer(settings)
-    await producer.start()
-    try:
+    async with relay_container(settings) as (container, producer):
         raw = [json.dumps(d).encode() for d in examples.values()] + [b'{"broken": ']
         await container.ingest([IngestAssessment(raw=r, origin=Origin(topic="assessment.published", offset=i))
                                 for i, r in enumerate(raw)])
@@ -36,9 +30,6 @@ async def test_relay_publishes_recommendations_and_dead_letters(kafka_settings, 
         async with container.sessions() as session:
             unpublished = (await session.scalars(select(orm.OutboxRow).where(orm.OutboxRow.published_at.is_(None)))).all()
         assert unpublished == []
-    finally:
-        await producer.stop()
-        await container.close()
 
     issued = await consume(settings, "recommendation.issued", expected=8, settle=0.5)
     assert len(issued) == 8
@@ -58,12 +49,8 @@ async def test_a_dead_letter_over_a_mebibyte_does_not_stop_the_relay(kafka_setti
     bytes): its dead letter is cut to fit the broker with its headers, and
     everything after it is still published."""
     settings = kafka_settings
-    await kafka.ensure_topics(settings)
-    container = bootstrap(settings, clock=lambda: datetime(2024, 12, 21, tzinfo=timezone.utc))
-    producer = kafka.producer(settings)
-    await producer.start()
     huge = b'{"data": "' + b"x" * (1_048_300 - 12) + b'"}'
-    try:
+    async with relay_container(settings) as (container, producer):
         raws = [huge] + [json.dumps(d).encode() for d in examples.values()]
         await container.ingest([IngestAssessment(raw=r, origin=Origin(topic="assessment.published", offset=i))
                                 for i, r in enumerate(raws)])
@@ -71,9 +58,6 @@ async def test_a_dead_letter_over_a_mebibyte_does_not_stop_the_relay(kafka_setti
         assert await relay.relay_once() == 9
         assert (relay.published, relay.parked) == (9, 0)
         assert (await views.stats(container.sessions))["outbox_pending"] == 0
-    finally:
-        await producer.stop()
-        await container.close()
     [letter] = await consume(settings, "deadletter", expected=1, settle=0.3)
     headers = dict(letter.headers)
     assert json.loads(headers[DLQ_REASON_HEADER])["code"] == "unsupported_type"
@@ -84,11 +68,7 @@ async def test_a_dead_letter_over_a_mebibyte_does_not_stop_the_relay(kafka_setti
 
 async def test_a_row_the_broker_refuses_is_parked_and_the_rows_behind_it_flow(kafka_settings, examples):
     settings = kafka_settings
-    await kafka.ensure_topics(settings)
-    container = bootstrap(settings, clock=lambda: datetime(2024, 12, 21, tzinfo=timezone.utc))
-    producer = kafka.producer(settings)
-    await producer.start()
-    try:
+    async with relay_container(settings) as (container, producer):
         async with container.uow() as uow:       # a message no producer limit allows, first in line
             uow.outbox.add(OutboundMessage(topic="recommendation.issued", key="x", event_type="test", event_id="big",
                                            value=b"x" * (settings.max_message_bytes + 128 * 1024)),
@@ -110,7 +90,4 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_behind_it_flow(ka
                                      base_url="http://api") as client:
             status = (await client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"})).json()
         assert status["outbox_parked"] == 1 and status["outbox_parked_rows"][0]["event_id"] == "big"
-    finally:
-        await producer.stop()
-        await container.close()
     assert len(await consume(settings, "recommendation.issued", expected=8, settle=0.3)) == 8

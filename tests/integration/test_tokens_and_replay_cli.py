@@ -1,15 +1,13 @@
 """`tindaklanjut tokens list|revoke` and `tindaklanjut outbox replay`, as an operator runs them."""
 
 import json
-from datetime import datetime, timezone
 
-from tindaklanjut.adapters import kafka
 from tindaklanjut.adapters.outbox_relay import OutboxRelay
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.service_layer import users
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 
-from tests.kafka_helpers import cli, consume, settings_env
+from tests.kafka_helpers import cli, consume, relay_container, settings_env
 
 
 async def test_tokens_are_listed_and_revoked_from_the_command_line(settings):
@@ -34,18 +32,11 @@ async def test_tokens_are_listed_and_revoked_from_the_command_line(settings):
 
 async def test_outbox_replay_publishes_again_what_a_broker_lost(kafka_settings, examples):
     settings = kafka_settings
-    await kafka.ensure_topics(settings)
-    container = bootstrap(settings, clock=lambda: datetime(2024, 12, 21, tzinfo=timezone.utc))
-    producer = kafka.producer(settings)
-    await producer.start()
-    try:
+    async with relay_container(settings) as (container, producer):
         await container.ingest([IngestAssessment(raw=json.dumps(d).encode(),
                                                  origin=Origin(topic="assessment.published", offset=i))
                                 for i, d in enumerate(examples.values())])
         assert await OutboxRelay(container.sessions, producer, settings).relay_once() == 8
-    finally:
-        await producer.stop()
-        await container.close()
     assert len(await consume(settings, "recommendation.issued", expected=8)) == 8
     replay = cli("outbox", "replay", "--since", "2000-01-01T00:00+07:00", env=settings_env(settings))
     assert replay.returncode == 0, replay.stderr
