@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/tindaklanjut run
 
 test: $(STAMP)
+	$(BIN)/python tests/check_postgres.py
 	$(BIN)/python -m pytest -q
 
 test-unit: $(STAMP)

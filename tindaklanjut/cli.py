@@ -22,7 +22,7 @@ from rich.table import Table
 
 from tindaklanjut import views
 from tindaklanjut.adapters import kafka, migrate, spreadsheet
-from tindaklanjut.adapters.broker import BrokerSupervisor, EmbeddedBroker
+from tindaklanjut.adapters.broker import BrokerSupervisor, EmbeddedBroker, port_open
 from tindaklanjut.adapters.publisher import publish_documents
 from tindaklanjut.bootstrap import bootstrap
 from tindaklanjut.cli_support import parse_instant, with_container
@@ -132,6 +132,12 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
     _configure_logging()
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    for what, host, port in (("broker", settings.broker_host, settings.broker_port),
+                             ("API", settings.api_host, settings.api_port)):
+        if port_open(host, port):
+            err.print(f"[red]port {host}:{port} for the {what} is already in use: is tindaklanjut already "
+                      f"running? Stop it, or set TINDAKLANJUT_{'BROKER' if what == 'broker' else 'API'}_PORT.[/red]")
+            raise typer.Exit(2)
     embedded = EmbeddedBroker(settings.broker_host, settings.broker_port, log_path=settings.var_dir / "broker.log")
     embedded.start()
     settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})

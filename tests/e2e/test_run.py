@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 
 from tindaklanjut.config import Settings
 
@@ -123,3 +124,18 @@ async def test_the_stack_stops_even_when_its_broker_died(tmp_path):
     assert code in (0, 70)
     if code == 70:
         assert "graceful stop took over 3s" in (tmp_path / "run.log").read_text()
+
+
+def test_a_taken_port_gets_one_clear_line_and_a_non_zero_exit(tmp_path):
+    import socket
+
+    settings = _stack_settings(tmp_path)
+    env = settings_env(settings)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", settings.api_port))
+        taken.listen()
+        result = subprocess.run([sys.executable, "-m", "tindaklanjut.cli", "run", "--no-sample-data"], env=env,
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"port 127.0.0.1:{settings.api_port} for the API is already in use" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr + result.stdout
