@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from datetime import datetime, timedelta, timezone
@@ -32,7 +33,7 @@ from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.domain.lifecycle import DomainError, Role
 from tindaklanjut.adapters import broker_epochs
 from tindaklanjut.service_layer import users
-from tindaklanjut.service_layer.commands import AddUser, RevokeToken
+from tindaklanjut.service_layer.commands import AddUser, DisableUser, RevokeToken, SetPassword
 from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 app = typer.Typer(help="tindaklanjut: follow-up tracker for public-service assessment recommendations.",
@@ -302,8 +303,27 @@ def deadletters(format: Annotated[Format, typer.Option(help="output format")] = 
                 f"Dead letters ({len(rows)})")
 
 
-users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: API tokens for machines, passwords for the web workspace.",
+                        no_args_is_help=True)
 app.add_typer(users_app, name="users")
+
+
+def _read_password(flag: bool) -> str | None:
+    if not flag:
+        return None
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        err.print("[red]kata sandi kosong: tuliskan kata sandi pada masukan standar[/red]")
+        raise typer.Exit(2)
+    return password
+
+
+def _handle_user_command(command) -> object:
+    try:
+        return _with_container(lambda c: c.bus.handle(command))
+    except DomainError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
 
 @users_app.command("add")
@@ -317,17 +337,42 @@ def users_add(name: Annotated[str, typer.Argument(help="unique user name")],
                        "(an Ombudsman office, a governor's bureau)")] = None,
               expires_in_days: Annotated[int, typer.Option(min=0, max=3650,
                                                            help="days until the token expires (0: never)")] = 365,
+              password_stdin: Annotated[bool, typer.Option(
+                  "--password-stdin", help="read a password for the web workspace from standard input")] = False,
               ) -> None:
-    """Create an API user; prints the bearer token once (it is stored hashed)."""
+    """Create a user; prints the API bearer token once (it is stored hashed)."""
     expires_in = timedelta(days=expires_in_days) if expires_in_days else None
-    try:
-        token = _with_container(lambda c: c.bus.handle(AddUser(name=name, role=role, agency_id=agency,
-                                                                region=region, expires_in=expires_in)))
-    except DomainError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    token = _handle_user_command(AddUser(name=name, role=role, agency_id=agency, region=region,
+                                         expires_in=expires_in, password=_read_password(password_stdin)))
     err.print(f"pengguna [bold]{name}[/bold] ({role.value}) dibuat. Simpan token ini; token tidak ditampilkan lagi:")
     sys.stdout.write(token + "\n")
+
+
+@users_app.command("list")
+def users_list(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
+    """Every user: role, scope, account state, whether a password is set, token state."""
+    rows = _with_container(lambda c: users.list_users(c.uow))
+    _print_rows(rows, format, ["name", "role", "agency_id", "region", "account", "password", "state"],
+                f"Pengguna ({len(rows)})")
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="the user to deactivate")]) -> None:
+    """Deactivate an account: no more logins or API calls; sessions end at once."""
+    _handle_user_command(DisableUser(name=name))
+    console.print(f"pengguna [bold]{name}[/bold] dinonaktifkan")
+
+
+@users_app.command("reset-password")
+def users_reset_password(name: Annotated[str, typer.Argument(help="the user")],
+                         password_stdin: Annotated[bool, typer.Option(
+                             "--password-stdin", help="read the new password from standard input")] = False) -> None:
+    """Set a new password (read from standard input, or generated and printed once); ends the user's sessions."""
+    password = _read_password(password_stdin) or secrets.token_urlsafe(12)
+    _handle_user_command(SetPassword(name=name, password=password))
+    console.print(f"kata sandi pengguna [bold]{name}[/bold] diganti")
+    if not password_stdin:
+        sys.stdout.write(password + "\n")
 
 
 outbox_app = typer.Typer(help="The outbox: messages this system publishes, kept in the database.",
@@ -379,11 +424,7 @@ def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = 
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument(help="the user whose token is revoked")]) -> None:
     """Revoke a user's token at once."""
-    try:
-        _with_container(lambda c: c.bus.handle(RevokeToken(name=name)))
-    except DomainError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    _handle_user_command(RevokeToken(name=name))
     console.print(f"token pengguna [bold]{name}[/bold] dicabut")
 
 

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     api_enabled: bool = True                   # serve the HTTP API inside the worker process
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"     # where people open the workspace (links in e-mails and exports)
     evidence_dir: Path | None = None           # default: <var_dir>/evidence
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 

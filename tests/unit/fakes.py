@@ -178,6 +178,7 @@ class FakeRequests(AbstractRequests):
 class FakeUsers(AbstractUsers):
     def __init__(self):
         self.rows = {}
+        self.sessions = {}
 
     async def get(self, name):
         found = self.rows.get(name)
@@ -194,6 +195,18 @@ class FakeUsers(AbstractUsers):
 
     async def save(self, user):
         self.rows[user.name] = replace(user)
+
+    def open_session(self, session):
+        self.sessions[session.token_hash] = session
+
+    async def find_session(self, token_hash):
+        return self.sessions.get(token_hash)
+
+    async def close_session(self, token_hash):
+        self.sessions.pop(token_hash, None)
+
+    async def close_sessions_of(self, name):
+        self.sessions = {k: s for k, s in self.sessions.items() if s.user_name != name}
 
 
 class FakeCycles(AbstractCycles):

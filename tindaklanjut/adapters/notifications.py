@@ -16,7 +16,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Protocol
@@ -27,19 +26,13 @@ import jinja2
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from tindaklanjut.config import Settings
+from tindaklanjut.formatting import tanggal
 from tindaklanjut.domain.reminders import Digest, role_label
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
 PRIORITIES = {"high": "tinggi", "medium": "sedang", "low": "rendah"}
 SIGNATURE_HEADER = "X-Tindaklanjut-Signature"
 TIMESTAMP_HEADER = "X-Tindaklanjut-Timestamp"
 DELIVERY_HEADER = "X-Tindaklanjut-Delivery"
-
-
-def tanggal(day: date) -> str:
-    """`2025-02-18` -> `18 Februari 2025`."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def _roles(roles, agency_kind: str | None = None) -> str:

@@ -21,6 +21,19 @@ class UserRow(SQLModel, table=True):
     created_at: datetime = _ts()
     expires_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
+    password_hash: str | None = None
+    disabled_at: datetime | None = _ts(nullable=True)
+    failed_logins: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    locked_until: datetime | None = _ts(nullable=True)
+
+
+class WebSessionRow(SQLModel, table=True):
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True)
+    user_name: str = Field(index=True)
+    csrf_token: str
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
 
 
 class AuditEntryRow(SQLModel, table=True):

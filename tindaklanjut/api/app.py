@@ -14,6 +14,7 @@ from tindaklanjut.api.errors import ApiError
 from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
 from tindaklanjut.api.routes import assessments, cycles, overdue, recommendations, requests, status
 from tindaklanjut.bootstrap import Container
+from tindaklanjut.web import app as web
 
 ROUTERS = (assessments.router, recommendations.router, requests.router, overdue.router, status.router,
            cycles.router)
@@ -73,8 +74,8 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(BodyTooLarge, _too_large)
-    api.add_exception_handler(RequestValidationError, _invalid)
     api.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     for router in ROUTERS:
         api.include_router(router)
+    web.install(api, invalid_api_request=_invalid)
     return api

@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 
 import orjson
 import structlog
+from http.cookies import CookieError, SimpleCookie
+
 from fastapi import HTTPException
 from sqlalchemy.exc import IntegrityError
 
 from tindaklanjut.adapters.orm import IdempotencyKeyRow
 from tindaklanjut.service_layer import users
+from tindaklanjut.web.deps import SESSION_COOKIE
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +39,9 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_REPLAY_BYTES = 1024 * 1024
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+# Server-side SVG charts carry their own <style> element; they run no script.
+CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+MAX_FILES_PER_FORM = 5
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " \
            "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
 
@@ -130,7 +136,8 @@ class RequestGuard:
     # -- admission: authentication before any body is read -------------------------------------------
     async def _admit(self, scope) -> tuple | None:
         if not scope["path"].startswith(API_PREFIX):
-            return None
+            await self._web_session(scope)
+            return self._length_refusal(scope)
         client = (scope.get("client") or ("?", 0))[0]
         wait = self.failed_logins.retry_after(client)
         if wait:
@@ -147,14 +154,34 @@ class RequestGuard:
                             {"www-authenticate": "Bearer"})
         scope.setdefault("state", {})["actor"] = actor
         scope["state"]["credential"] = users.token_hash(token.strip())
+        return self._length_refusal(scope)
+
+    async def _web_session(self, scope) -> None:
+        """A page request: the session cookie's actor and CSRF token, when the session is valid."""
+        cookie = SimpleCookie()
+        try:
+            cookie.load(_header(scope, b"cookie") or "")
+        except CookieError:
+            return
+        morsel = cookie.get(SESSION_COOKIE)
+        found = await users.session_actor(self.container.uow, morsel.value) if morsel and morsel.value else None
+        if found is not None:
+            state = scope.setdefault("state", {})
+            state["web_actor"], state["csrf_token"] = found
+            state["session_token"] = morsel.value
+
+    def _length_refusal(self, scope) -> tuple | None:
         length = _header(scope, b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self._body_limit(scope)):
             return _problem(413, "too_large", f"isi permintaan melebihi batas {self._body_limit(scope) // 1024} KiB")
         return None
 
     def _body_limit(self, scope) -> int:
-        if scope["path"].endswith("/evidence"):
+        path = scope["path"]
+        if path.endswith("/evidence"):
             return self.settings.evidence_max_bytes + 64 * 1024   # multipart framing around the file
+        if path.endswith("/bukti") or path == "/unggah-penilaian":
+            return MAX_FILES_PER_FORM * self.settings.evidence_max_bytes + 64 * 1024
         return self.settings.max_message_bytes
 
     def _limited_receive(self, scope, receive) -> Callable[[], Awaitable[dict]]:
@@ -172,9 +199,9 @@ class RequestGuard:
 
     def _security_headers(self, path: str) -> list[tuple[bytes, bytes]]:
         docs = path in ("/docs", "/redoc") or path.startswith("/docs/")
+        policy = DOCS_CSP if docs else CHART_CSP if path.endswith(".svg") else CSP
         headers = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                   (b"referrer-policy", b"same-origin"),
-                   (b"content-security-policy", (DOCS_CSP if docs else CSP).encode())]
+                   (b"referrer-policy", b"same-origin"), (b"content-security-policy", policy.encode())]
         if self.settings.environment == "production":
             headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
         return headers

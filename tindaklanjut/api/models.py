@@ -39,6 +39,10 @@ class RecommendationOut(BaseModel):
     days_overdue: int
     carried_over_from: str | None
     score_change: float | None
+    region_code: str | None = Field(default=None, description="Kode wilayah unit (zona waktu tenggat)")
+    unit_name: str | None = None
+    agency_name: str | None = None
+    days_left: int | None = Field(default=None, description="Hari tersisa sampai tenggat (hanya yang masih terutang)")
 
 
 class TimelineEntry(BaseModel):
@@ -120,6 +124,8 @@ class OverdueItem(BaseModel):
     status: str
     due_date: date
     days_overdue: int
+    framework: str | None = None
+    cycle: str | None = None
 
 
 class OverdueUnit(BaseModel):

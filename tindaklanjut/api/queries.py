@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
@@ -53,8 +53,10 @@ def days_overdue(due_date, due_at: datetime, region_code: str, now: datetime) ->
     return (now.astimezone(zone_for_region(region_code)).date() - due_date).days
 
 
-def to_out(row: orm.RecommendationRow, region_code: str, now: datetime) -> models.RecommendationOut:
+def to_out(row: orm.RecommendationRow, region_code: str, now: datetime, unit_name: str | None = None,
+           agency_name: str | None = None) -> models.RecommendationOut:
     owed = row.status in OWED_STATUSES
+    local_today = now.astimezone(zone_for_region(region_code)).date()
     bpk = bpk_status(Status(row.status), row.had_action)
     return models.RecommendationOut(
         id=row.id, assessment_id=row.assessment_id, framework=row.framework, cycle=row.cycle,
@@ -63,39 +65,69 @@ def to_out(row: orm.RecommendationRow, region_code: str, now: datetime) -> model
         evidence=row.evidence, finding=row.finding, priority=row.priority, status=row.status,
         bpk_status=bpk.value if bpk else None, due_date=row.due_date, due_at=row.due_at,
         days_overdue=days_overdue(row.due_date, row.due_at, region_code, now) if owed else 0,
-        carried_over_from=row.carried_over_from, score_change=row.score_change)
+        carried_over_from=row.carried_over_from, score_change=row.score_change, region_code=region_code,
+        unit_name=unit_name, agency_name=agency_name,
+        days_left=max(0, (row.due_date - local_today).days) if owed and now <= row.due_at else None)
 
 
-async def list_recommendations(session: AsyncSession, actor: Actor, now: datetime, *, status: str | None,
-                               unit_id: str | None, overdue: bool | None, limit: int,
-                               offset: int) -> list[models.RecommendationOut]:
-    query = scoped(select(R, U.region_code).join(A, A.id == R.agency_id).join(U, U.id == R.unit_id), actor)
+def _filtered(query: Select, now: datetime, *, status: str | None = None, unit_id: str | None = None,
+              overdue: bool | None = None, search: str | None = None, agency_id: str | None = None) -> Select:
     if status:
         query = query.where(R.status == status)
     if unit_id:
         query = query.where(R.unit_id == unit_id)
+    if agency_id:
+        query = query.where(R.agency_id == agency_id)
     if overdue is True:
         query = query.where(R.status.in_(OWED_STATUSES), R.due_at < now)
     elif overdue is False:
         query = query.where(or_(R.status.not_in(OWED_STATUSES), R.due_at >= now))
+    if search:
+        pattern = f"%{search.strip()[:100]}%"
+        query = query.where(or_(R.title.ilike(pattern), R.action.ilike(pattern), R.finding.ilike(pattern),
+                                R.indicator_code.ilike(pattern), U.name.ilike(pattern)))
+    return query
+
+
+async def list_recommendations(session: AsyncSession, actor: Actor, now: datetime, *, status: str | None,
+                               unit_id: str | None, overdue: bool | None, limit: int,
+                               offset: int, search: str | None = None,
+                               agency_id: str | None = None) -> list[models.RecommendationOut]:
+    query = scoped(select(R, U.region_code, U.name, A.name).join(A, A.id == R.agency_id)
+                   .join(U, U.id == R.unit_id), actor)
+    query = _filtered(query, now, status=status, unit_id=unit_id, overdue=overdue, search=search,
+                      agency_id=agency_id)
     query = query.order_by(R.due_at, R.id).limit(limit).offset(offset)
-    return [to_out(row, region, now) for row, region in (await session.execute(query)).all()]
+    return [to_out(row, region, now, unit_name, agency_name)
+            for row, region, unit_name, agency_name in (await session.execute(query)).all()]
+
+
+async def count_recommendations(session: AsyncSession, actor: Actor, now: datetime, **filters) -> int:
+    query = scoped(select(func.count()).select_from(R).join(A, A.id == R.agency_id).join(U, U.id == R.unit_id),
+                   actor)
+    return await session.scalar(_filtered(query, now, **filters))
+
+
+async def visible_units(session: AsyncSession, actor: Actor) -> list[tuple[str, str]]:
+    """(id, name) of every unit with an item the actor may see, for filters."""
+    query = scoped(select(U.id, U.name).join(R, R.unit_id == U.id).join(A, A.id == R.agency_id), actor)
+    return [(i, n) for i, n in (await session.execute(query.distinct().order_by(U.name)))]
 
 
 async def get_recommendation(session: AsyncSession, actor: Actor, recommendation_id: str,
                              now: datetime) -> models.RecommendationDetail | None:
-    query = scoped(select(R, U.region_code).join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
-                   .where(R.id == recommendation_id), actor)
+    query = scoped(select(R, U.region_code, U.name, A.name).join(A, A.id == R.agency_id)
+                   .join(U, U.id == R.unit_id).where(R.id == recommendation_id), actor)
     found = (await session.execute(query)).first()
     if found is None:
         return None
-    row, region = found
+    row, region, unit_name, agency_name = found
     audit = (await session.scalars(select(AuditEntryRow).where(AuditEntryRow.recommendation_id == row.id)
                                    .order_by(AuditEntryRow.id))).all()
     evidence = (await session.scalars(select(EvidenceRow).where(EvidenceRow.recommendation_id == row.id)
                                       .order_by(EvidenceRow.version))).all()
     return models.RecommendationDetail(
-        **to_out(row, region, now).model_dump(),
+        **to_out(row, region, now, unit_name, agency_name).model_dump(),
         timeline=[models.TimelineEntry(at=e.at, action=e.action, actor=e.actor, role=e.role,
                                        from_status=e.from_status, to_status=e.to_status, comment=e.comment,
                                        evidence_sha256=e.evidence, details=e.details) for e in audit],
@@ -107,30 +139,39 @@ def request_out(row: FollowUpRequestRow) -> models.RequestOut:
     return models.RequestOut(**row.model_dump(include=set(models.RequestOut.model_fields)))
 
 
-async def list_requests(session: AsyncSession, actor: Actor, status: str | None) -> list[models.RequestOut]:
+async def list_requests(session: AsyncSession, actor: Actor, status: str | None,
+                        recommendation_id: str | None = None) -> list[models.RequestOut]:
     query = scoped(select(FollowUpRequestRow).join(R, R.id == FollowUpRequestRow.recommendation_id)
                    .join(A, A.id == R.agency_id), actor)
+    if recommendation_id:
+        query = query.where(FollowUpRequestRow.recommendation_id == recommendation_id)
     if status:
         query = query.where(FollowUpRequestRow.status == status)
     return [request_out(row) for row in (await session.scalars(query.order_by(FollowUpRequestRow.requested_at)))]
 
 
-async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: str | None = None) -> list[dict]:
+async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: str | None = None, *,
+                  framework: str | None = None, cycle: str | None = None, priority: str | None = None,
+                  agency_id: str | None = None) -> list[dict]:
     """Items past due that the agency still owes, grouped by agency and unit, most overdue first.
 
     Returns plain dicts in the shape of `models.OverdueAgency` (a region can
     have thousands of items; building them as models would double the cost)."""
     query = scoped(select(R.id, R.title, R.indicator_code, R.priority, R.status, R.due_date, R.agency_id,
-                          A.name, A.region_code, R.unit_id, U.name, U.region_code)
+                          A.name, A.region_code, R.unit_id, U.name, U.region_code, R.framework, R.cycle)
                    .join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
                    .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
     if region:
         query = query.where(region_clause(A.region_code, region))
+    for column, value in ((R.framework, framework), (R.cycle, cycle), (R.priority, priority),
+                          (R.agency_id, agency_id)):
+        if value:
+            query = query.where(column == value)
     rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at))
     agencies: dict[str, dict] = {}
     today: dict[str, object] = {}     # local date per time zone of the units' regions
     for (rec_id, title, indicator, priority, status, due_date, agency_id, agency_name, agency_region,
-         unit_id, unit_name, unit_region) in rows:
+         unit_id, unit_name, unit_region, item_framework, item_cycle) in rows:
         agency = agencies.get(agency_id)
         if agency is None:
             agency = agencies[agency_id] = {"agency_id": agency_id, "agency_name": agency_name,
@@ -142,9 +183,28 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
         local_today = today.get(zone.key) or today.setdefault(zone.key, now.astimezone(zone).date())
         units[-1]["items"].append({"id": rec_id, "title": title, "indicator_code": indicator, "priority": priority,
                                    "status": status, "due_date": due_date,
-                                   "days_overdue": (local_today - due_date).days})
+                                   "days_overdue": (local_today - due_date).days, "framework": item_framework,
+                                   "cycle": item_cycle})
         agency["overdue"] += 1
     return sorted(agencies.values(), key=lambda a: (-a["overdue"], a["agency_id"]))
+
+
+async def overdue_choices(session: AsyncSession, actor: Actor) -> dict[str, list]:
+    """The values the overdue page's filters offer: frameworks, cycles, agencies the actor may see."""
+    base = scoped(select(R.framework, R.cycle, R.agency_id, A.name).join(A, A.id == R.agency_id), actor).distinct()
+    rows = (await session.execute(base)).all()
+    return {"frameworks": sorted({r[0] for r in rows}), "cycles": sorted({r[1] for r in rows}, reverse=True),
+            "agencies": sorted({(r[2], r[3]) for r in rows}, key=lambda a: a[1])}
+
+
+async def stored_revisions(session: AsyncSession, assessment_ids: Sequence[str]) -> dict[str, int]:
+    """The highest stored revision of each of these assessments (absent when never received)."""
+    if not assessment_ids:
+        return {}
+    rows = await session.execute(select(orm.AssessmentRow.assessment_id, func.max(orm.AssessmentRow.revision))
+                                 .where(orm.AssessmentRow.assessment_id.in_(list(assessment_ids)))
+                                 .group_by(orm.AssessmentRow.assessment_id))
+    return {assessment_id: revision for assessment_id, revision in rows}
 
 
 async def request_by_id(container, actor: Actor, request_id: str) -> models.RequestOut:

@@ -18,6 +18,9 @@ import yaml
 END_OF_DAY = time(23, 59)
 
 
+ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
 @lru_cache
 def _province_zones() -> tuple[str, dict[str, str]]:
     raw = yaml.safe_load(files("tindaklanjut.data").joinpath("regions.yaml").read_text("utf-8"))

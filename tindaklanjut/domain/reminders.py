@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from tindaklanjut.domain.calendar import (_province_zones, is_working_day, next_working_day, previous_working_day,
+from tindaklanjut.domain.calendar import (ZONE_LABELS, _province_zones, is_working_day, next_working_day, previous_working_day,
                                           zone_for_region)
 from tindaklanjut.domain.model import Status
 
@@ -458,9 +458,6 @@ class Digest:
         """Every item reaches this recipient as an escalation (a Sekda, an inspectorate, a head of
         region): they are asked to chase and decide, not to record actions or upload evidence."""
         return bool(self.items) and all(item.escalation_roles for item in self.items)
-
-
-ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
 
 def digest_items(lines: Sequence[DigestLine], day: date) -> tuple[list[DigestItem], list[int]]:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from tindaklanjut.domain import events
 from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import FollowUpRequest, RequestKind
-from tindaklanjut.domain.users import User
+from tindaklanjut.domain.users import User, WebSession
 from tindaklanjut.domain.model import Assessment, Recommendation
 from tindaklanjut.domain.report import ReportItem, StoredReport
 from tindaklanjut.events.assessment import Unit
@@ -152,6 +152,19 @@ class AbstractUsers(ABC):
 
     @abstractmethod
     async def save(self, user: User) -> None: ...
+
+    @abstractmethod
+    def open_session(self, session: WebSession) -> None: ...
+
+    @abstractmethod
+    async def find_session(self, token_hash: str) -> WebSession | None: ...
+
+    @abstractmethod
+    async def close_session(self, token_hash: str) -> None: ...
+
+    @abstractmethod
+    async def close_sessions_of(self, name: str) -> None:
+        """Log a user out everywhere (password reset, account disabled)."""
 
 
 class CycleAlreadyClosed(Exception):

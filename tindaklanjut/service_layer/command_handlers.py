@@ -21,6 +21,10 @@ COMMAND_HANDLERS = {
     commands.HandleCycleClosed: cycles.cycle_closed_command,
     commands.AddUser: users.add,
     commands.RevokeToken: users.revoke,
+    commands.SetPassword: users.set_password,
+    commands.DisableUser: users.disable,
+    commands.LogIn: users.log_in,
+    commands.LogOut: users.log_out,
     commands.ImportContacts: reminders.import_contacts_command,
     commands.RunSweep: reminders.run_sweep,
 }

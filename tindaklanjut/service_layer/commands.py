@@ -116,11 +116,40 @@ class AddUser(Command):
     agency_id: str | None = None
     region: str | None = None
     expires_in: timedelta | None = None
+    password: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class RevokeToken(Command):
     name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetPassword(Command):
+    """Set or reset a user's password; logs the user out everywhere."""
+
+    name: str
+    password: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisableUser(Command):
+    """No more logins or token use for this account; its history stays."""
+
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogIn(Command):
+    """A browser login with name and password."""
+
+    name: str
+    password: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogOut(Command):
+    session_token: str
 
 
 @dataclass(frozen=True, kw_only=True)

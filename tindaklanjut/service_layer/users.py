@@ -1,19 +1,23 @@
-"""Users and their bearer tokens (stored as SHA-256, shown once): command
-handlers for adding a user and revoking a token, and the token check."""
+"""Users: bearer tokens for machines (stored as SHA-256, shown once) and
+passwords and browser sessions for people. Command handlers, and the checks
+that turn a token or a session cookie into an actor."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from tindaklanjut.domain.lifecycle import Actor, DomainError, Role
-from tindaklanjut.domain.users import User
+from tindaklanjut.domain.passwords import WeakPassword
+from tindaklanjut.domain.users import AccountLocked, User, WebSession
 from tindaklanjut.service_layer import commands
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
 NewUnitOfWork = Callable[[], AbstractUnitOfWork]
+SESSION_LIFETIME = timedelta(hours=12)
 
 
 def token_hash(token: str) -> str:
@@ -25,12 +29,24 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)     # tokens live in wall-clock time, whatever the business clock says
 
 
+async def _existing(uow: AbstractUnitOfWork, name: str) -> User:
+    user = await uow.users.get(name)
+    if user is None:
+        raise DomainError(f"pengguna {name!r} tidak ada")
+    return user
+
+
 async def add(command: commands.AddUser, new_uow: NewUnitOfWork) -> str:
     """Create a user and return the bearer token (the only time it is visible)."""
     token, now = secrets.token_urlsafe(32), _now()
     user = User(name=command.name, role=command.role, token_hash=token_hash(token), created_at=now,
                 agency_id=command.agency_id, region=command.region,
                 expires_at=now + command.expires_in if command.expires_in else None)
+    if command.password is not None:
+        try:
+            user.set_password(command.password)
+        except WeakPassword as exc:
+            raise DomainError(str(exc)) from None
     uow = new_uow()
     async with uow:
         if await uow.users.get(command.name) is not None:
@@ -44,19 +60,99 @@ async def revoke(command: commands.RevokeToken, new_uow: NewUnitOfWork) -> None:
     """Revoke a user's token at once; `users add` again gives the user a new one."""
     uow = new_uow()
     async with uow:
-        user = await uow.users.get(command.name)
-        if user is None:
-            raise DomainError(f"pengguna {command.name!r} tidak ada")
+        user = await _existing(uow, command.name)
         user.revoke(_now())
         await uow.users.save(user)
         await uow.commit()
 
 
+async def set_password(command: commands.SetPassword, new_uow: NewUnitOfWork) -> None:
+    uow = new_uow()
+    async with uow:
+        user = await _existing(uow, command.name)
+        try:
+            user.set_password(command.password)
+        except WeakPassword as exc:
+            raise DomainError(str(exc)) from None
+        await uow.users.save(user)
+        await uow.users.close_sessions_of(user.name)
+        await uow.commit()
+
+
+async def disable(command: commands.DisableUser, new_uow: NewUnitOfWork) -> None:
+    uow = new_uow()
+    async with uow:
+        user = await _existing(uow, command.name)
+        user.disable(_now())
+        await uow.users.save(user)
+        await uow.users.close_sessions_of(user.name)
+        await uow.commit()
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A session token and its CSRF token, or why not; `slowed` asks the caller to delay its answer."""
+
+    session_token: str | None = None
+    csrf_token: str | None = None
+    slowed: bool = False
+    locked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.session_token is not None
+
+
+async def log_in(command: commands.LogIn, new_uow: NewUnitOfWork) -> LoginOutcome:
+    now = _now()
+    uow = new_uow()
+    async with uow:
+        user = await uow.users.get(command.name[:200])
+        if user is None:
+            return LoginOutcome()
+        try:
+            accepted = user.log_in(command.password, now)
+        except AccountLocked:
+            return LoginOutcome(locked=True, slowed=True)
+        await uow.users.save(user)
+        if not accepted:
+            await uow.commit()
+            return LoginOutcome(slowed=user.slowed, locked=user.locked_until is not None)
+        session_token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        uow.users.open_session(WebSession(token_hash=token_hash(session_token), user_name=user.name,
+                                          csrf_token=csrf, created_at=now, expires_at=now + SESSION_LIFETIME))
+        await uow.commit()
+    return LoginOutcome(session_token=session_token, csrf_token=csrf)
+
+
+async def log_out(command: commands.LogOut, new_uow: NewUnitOfWork) -> None:
+    uow = new_uow()
+    async with uow:
+        await uow.users.close_session(token_hash(command.session_token))
+        await uow.commit()
+
+
+async def session_actor(new_uow: NewUnitOfWork, session_token: str, *,
+                        now: datetime | None = None) -> tuple[Actor, str] | None:
+    """The browser session's actor and CSRF token, or None (unknown, expired, account disabled)."""
+    if len(session_token) > 200:
+        return None
+    now = now or _now()
+    uow = new_uow()
+    async with uow:
+        session = await uow.users.find_session(token_hash(session_token))
+        user = await uow.users.get(session.user_name) if session else None
+    if session is None or user is None or session.expires_at <= now or user.disabled_at is not None:
+        return None
+    return user.actor, session.csrf_token
+
+
 async def add_user(new_uow: NewUnitOfWork, name: str, role: Role, *, agency_id: str | None = None,
-                   region: str | None = None, expires_in: timedelta | None = None) -> str:
+                   region: str | None = None, expires_in: timedelta | None = None,
+                   password: str | None = None) -> str:
     """Shorthand for the `AddUser` command (scripts and tests)."""
     return await add(commands.AddUser(name=name, role=role, agency_id=agency_id, region=region,
-                                      expires_in=expires_in), new_uow)
+                                      expires_in=expires_in, password=password), new_uow)
 
 
 async def revoke_token(new_uow: NewUnitOfWork, name: str) -> None:
@@ -64,7 +160,7 @@ async def revoke_token(new_uow: NewUnitOfWork, name: str) -> None:
 
 
 async def authenticate(new_uow: NewUnitOfWork, token: str, *, now: datetime | None = None) -> Actor | None:
-    """The token's user, or None when it is unknown, revoked or expired."""
+    """The token's user, or None when it is unknown, revoked, expired or the account is disabled."""
     if len(token) > 200:
         return None
     uow = new_uow()
@@ -75,13 +171,18 @@ async def authenticate(new_uow: NewUnitOfWork, token: str, *, now: datetime | No
     return user.actor
 
 
-async def list_tokens(new_uow: NewUnitOfWork) -> list[dict]:
-    """Every user's token state (never the token itself)."""
+async def list_users(new_uow: NewUnitOfWork) -> list[dict]:
+    """Every user with account and token state (never the token or the password)."""
     uow = new_uow()
     async with uow:
         found = await uow.users.all()
     now = _now()
     return [{"name": u.name, "role": u.role.value, "agency_id": u.agency_id, "region": u.region,
              "created_at": u.created_at.isoformat(), "expires_at": u.expires_at.isoformat() if u.expires_at else None,
-             "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None, "state": u.state(now)}
+             "revoked_at": u.revoked_at.isoformat() if u.revoked_at else None, "state": u.state(now),
+             "password": "ya" if u.password_hash else "tidak",
+             "account": "nonaktif" if u.disabled_at else "aktif"}
             for u in found]
+
+
+list_tokens = list_users

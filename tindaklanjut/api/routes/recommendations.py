@@ -3,12 +3,11 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import FileResponse
 
 from tindaklanjut.api import models, queries
+from tindaklanjut.api.downloads import evidence_response
 from tindaklanjut.api.deps import AgencyActor, ContainerDep, CurrentActor, EvaluatorActor, SessionDep, dispatch
 from tindaklanjut.api.errors import ERRORS, ApiError
 from tindaklanjut.bootstrap import Container
@@ -40,11 +39,13 @@ def evidence_out(version) -> models.EvidenceOut:
 @router.get("", response_model=list[models.RecommendationOut], tags=["rekomendasi"])
 async def list_recommendations(
         session: SessionDep, container: ContainerDep, current: CurrentActor, status: Status | None = None,
-        unit: str | None = None, overdue: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+        unit: str | None = None, overdue: bool | None = None,
+        q: Annotated[str | None, Query(max_length=100, description="cari di judul, saran, temuan, indikator, unit")]
+        = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
     return await queries.list_recommendations(session, current, container.clock(),
                                               status=status.value if status else None, unit_id=unit,
-                                              overdue=overdue, limit=limit, offset=offset)
+                                              overdue=overdue, limit=limit, offset=offset, search=q)
 
 
 @router.get("/{recommendation_id}", response_model=models.RecommendationDetail, tags=["rekomendasi"],
@@ -54,7 +55,6 @@ async def get_recommendation(recommendation_id: str, container: ContainerDep,
     return await detail(container, current, recommendation_id)
 
 
-INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/webp"})
 Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 berkas (dari `evidence_versions`)")]
 
 
@@ -64,16 +64,10 @@ async def download_evidence(recommendation_id: str, sha256: Sha256, session: Ses
                             current: CurrentActor, inline: bool = False) -> FileResponse:
     """The file, for everyone who may see the recommendation (404 for anyone else). A download by
     default; `?inline=true` shows a PDF or an image in the browser."""
-    version = await queries.evidence_file(session, current, recommendation_id, sha256)
-    path = container.evidence_store.open(sha256) if version else None
-    if path is None:
+    found = await evidence_response(session, container, current, recommendation_id, sha256, inline=inline)
+    if found is None:
         raise ApiError(404, "not_found", "berkas bukti tidak ditemukan")
-    disposition = "inline" if inline and version.media_type in INLINE_TYPES else "attachment"
-    name = version.filename or f"bukti-{sha256[:12]}"
-    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return FileResponse(path, media_type=version.media_type or "application/octet-stream", headers={
-        "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, no-store"})
+    return found
 
 
 @router.post("/{recommendation_id}/actions", response_model=models.RecommendationDetail, tags=["instansi"],

@@ -1,0 +1,65 @@
+"""How people read dates, statuses and roles: in Bahasa Indonesia, with the
+local time zone of the unit (`18 Februari 2025, 23.59 WIB`). Shared by the
+web pages, the exports and the e-mails."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
+
+from tindaklanjut.domain.calendar import ZONE_LABELS, zone_for_region
+
+STATUS = {"open": "Belum ditindaklanjuti", "in_progress": "Dalam proses", "submitted": "Menunggu verifikasi",
+          "changes_requested": "Perlu perbaikan", "verified": "Terverifikasi",
+          "not_actionable": "Tidak dapat ditindaklanjuti", "superseded": "Digantikan", "lapsed": "Kedaluwarsa"}
+PRIORITY = {"high": "Tinggi", "medium": "Sedang", "low": "Rendah"}
+ROLE = {"agency": "Instansi (OPD)", "evaluator": "Evaluator / verifikator", "secretary": "Sekretariat",
+        "admin": "Admin"}
+ACTION = {"action_recorded": "mencatat tindak lanjut", "evidence_added": "mengunggah bukti dukung",
+          "submitted": "mengajukan verifikasi", "verified": "memverifikasi: tindak lanjut sesuai",
+          "changes_requested": "meminta perbaikan", "not_actionable_requested": "memohon status tidak dapat "
+          "ditindaklanjuti", "not_actionable_approved": "menyetujui: tidak dapat ditindaklanjuti",
+          "not_actionable_rejected": "menolak permohonan tidak dapat ditindaklanjuti",
+          "extension_requested": "memohon perpanjangan tenggat", "extension_approved": "menyetujui perpanjangan",
+          "extension_rejected": "menolak perpanjangan", "lapsed": "kedaluwarsa pada akhir siklus"}
+REASON = {"force_majeure": "Keadaan kahar", "legal_process": "Dalam proses hukum",
+          "regulation_changed": "Peraturan berubah", "organisation_restructured": "Organisasi direstrukturisasi",
+          "other_lawful": "Alasan sah lainnya"}
+REQUEST_KIND = {"extension": "Perpanjangan tenggat", "not_actionable": "Tidak dapat ditindaklanjuti"}
+REQUEST_STATUS = {"pending": "Menunggu keputusan", "approved": "Disetujui", "rejected": "Ditolak"}
+
+
+def tanggal(day: date) -> str:
+    """`2025-02-18` -> `18 Februari 2025`."""
+    return format_date(day, "d MMMM y", locale="id")
+
+
+def waktu(at: datetime, region_code: str | None = None) -> str:
+    """An instant in the unit's time zone: `18 Februari 2025, 23.59 WIB`."""
+    zone = zone_for_region(region_code or "31")
+    local = at.astimezone(zone)
+    return f"{format_datetime(local, 'd MMMM y, HH.mm', locale='id')} {ZONE_LABELS.get(zone.key, zone.key)}"
+
+
+def sisa_hari(days_overdue: int, days_left: int | None = None) -> str:
+    if days_overdue > 0:
+        return f"terlambat {days_overdue} hari"
+    if days_left is None:
+        return ""
+    return "jatuh tempo hari ini" if days_left == 0 else f"{days_left} hari lagi"
+
+
+def angka(value: float | int | None, digits: int = 0) -> str:
+    """Indonesian number format: `1.234,5`."""
+    if value is None:
+        return "–"
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+FILTERS = {"tanggal": tanggal, "waktu": waktu, "status": lambda s: STATUS.get(s, s),
+           "prioritas": lambda p: PRIORITY.get(p, p), "peran": lambda r: ROLE.get(r, r),
+           "aksi": lambda a: ACTION.get(a, a), "alasan": lambda r: REASON.get(r, r or ""),
+           "jenis_permohonan": lambda k: REQUEST_KIND.get(k, k),
+           "status_permohonan": lambda s: REQUEST_STATUS.get(s, s), "angka": angka}
