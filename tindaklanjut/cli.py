@@ -126,6 +126,45 @@ async def _publish_samples_once(settings: Settings) -> int:
         await container.close()
 
 
+DEMO_ACCOUNTS_KEY = "demo_accounts_created"
+DEMO_ACCOUNTS = (  # name, role, agency: one per role, for the sample data (Kota Jambi, Provinsi Jambi)
+    ("opd.kotajambi", Role.AGENCY, "15.71"),
+    ("opd.provjambi", Role.AGENCY, "15"),
+    ("verifikator", Role.EVALUATOR, None),
+    ("sekda.kotajambi", Role.SECRETARY, "15.71"),
+    ("admin", Role.ADMIN, None),
+)
+
+
+async def _demo_accounts_once(settings: Settings) -> list[tuple[str, str, str]]:
+    """Development only: on the first start, one account per role with a fresh password (printed once)."""
+    container = bootstrap(settings)
+    try:
+        if await views.get_setting(container.sessions, DEMO_ACCOUNTS_KEY):
+            return []
+        created = []
+        for name, role, agency in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(9)
+            try:
+                await container.bus.handle(AddUser(name=name, role=role, agency_id=agency, password=password))
+            except DomainError:
+                continue        # the name is taken already: leave that account alone
+            created.append((name, role.value, password))
+        await views.put_setting(container.sessions, DEMO_ACCOUNTS_KEY, str(len(created)))
+        return created
+    finally:
+        await container.close()
+
+
+def _print_demo_accounts(settings: Settings, accounts: list[tuple[str, str, str]]) -> None:
+    table = Table(title=f"Akun demo (hanya ditampilkan sekali) — masuk di {settings.public_url}/masuk")
+    for column in ("nama pengguna", "peran", "kata sandi"):
+        table.add_column(column)
+    for row in accounts:
+        table.add_row(*row)
+    console.print(table)
+
+
 @app.command()
 def run(sample_data: Annotated[bool, typer.Option(help="publish the contract examples on first start")] = True
         ) -> None:
@@ -163,9 +202,13 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
             sent = asyncio.run(_publish_samples_once(settings))
             if sent:
                 console.print(f"published {sent} sample assessments (first start)")
+        if settings.environment == "development":
+            accounts = asyncio.run(_demo_accounts_once(settings))
+            if accounts:
+                _print_demo_accounts(settings, accounts)
         console.print(f"[bold green]tindaklanjut is running[/bold green]: broker {embedded.bootstrap}, "
-                      f"database {settings.resolved_database_url}, "
-                      f"API http://{settings.api_host}:{settings.api_port}/docs. Ctrl-C stops it.")
+                      f"database {settings.resolved_database_url}, workspace {settings.public_url}/, "
+                      f"API {settings.public_url}/docs. Ctrl-C stops it.")
         code = worker_process.start().wait()
     except KeyboardInterrupt:
         pass

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     api_enabled: bool = True                   # serve the HTTP API inside the worker process
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"     # where people open the workspace (links in e-mails and exports)
+    public_url: str = ""        # where people open the workspace (links in e-mails and exports); default: the API's address
     evidence_dir: Path | None = None           # default: <var_dir>/evidence
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
 
@@ -100,6 +100,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_embedded_defaults_in_production(self) -> "Settings":
+        self.public_url = (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
         if self.environment == "production" and self.fixed_now is not None:
             raise ValueError("TINDAKLANJUT_FIXED_NOW is for demonstrations and benchmarks, not production")
         if self.environment == "production" and not self.database_url:

@@ -12,13 +12,9 @@ The Node.js side lives in `tests/e2e/node/` (`roundtrip.mjs`, kafkajs pinned in
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -30,8 +26,8 @@ from tindaklanjut.config import Settings
 
 from tests.conftest import CONTRACT_DIR, free_port, wait_for
 from tests.kafka_helpers import cli, settings_env, start, stop
+from tests.e2e.node_packages import NODE_DIR, ensure_node_modules
 
-NODE_DIR = Path(__file__).parent / "node"
 ROUNDTRIP = NODE_DIR / "roundtrip.mjs"
 
 EXPECTED_BY_UNIT = {"15.71/disdukcapil": 4, "15.71/dpmptsp": 1, "15/dinsos": 3}
@@ -39,47 +35,10 @@ EXPECTED_TOTAL = sum(EXPECTED_BY_UNIT.values())
 ISSUED_TYPE = "tindaklanjut.recommendation.issued.v1"
 
 
-def _lock_mismatches() -> list[str]:
-    """Packages of package-lock.json that node_modules/ lacks or holds in another version."""
-    lock = json.loads((NODE_DIR / "package-lock.json").read_text("utf-8"))
-    wrong = []
-    for path, entry in lock["packages"].items():
-        if not path or entry.get("dev") or entry.get("optional"):
-            continue
-        manifest = NODE_DIR / path / "package.json"
-        try:
-            installed = json.loads(manifest.read_text("utf-8")).get("version")
-        except (OSError, ValueError):
-            installed = None
-        if installed != entry.get("version"):
-            wrong.append(f"{path}: want {entry.get('version')}, have {installed}")
-    return wrong
-
-
 @pytest.fixture(scope="module")
 def node_client() -> list[str]:
     """`node roundtrip.mjs`, with its locked dependencies installed."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("`node` (Node.js >= 18) is not on PATH: this acceptance test runs a Node.js Kafka client. "
-                    "Install Node.js and npm (Debian: apt-get install nodejs npm; .ci/run does this).",
-                    pytrace=False)
-    if _lock_mismatches():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail(f"{NODE_DIR}/node_modules needs installing but `npm` is not on PATH "
-                        "(Debian: apt-get install npm).", pytrace=False)
-        # One installer at a time (parallel test processes share the directory).
-        lock_path = Path(tempfile.gettempdir()) / f"tindaklanjut-npm-{hashlib.sha1(bytes(NODE_DIR)).hexdigest()[:12]}.lock"
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if _lock_mismatches():
-                result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR,
-                                        capture_output=True, text=True, timeout=600)
-                if result.returncode != 0 or _lock_mismatches():
-                    pytest.fail(f"`npm ci` in {NODE_DIR} failed (exit {result.returncode}):\n"
-                                f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}", pytrace=False)
-    return [node, str(ROUNDTRIP)]
+    return [ensure_node_modules(), str(ROUNDTRIP)]
 
 
 def _stack_settings(tmp_path: Path) -> Settings:

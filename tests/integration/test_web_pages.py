@@ -158,7 +158,7 @@ async def test_overdue_page_counts_match_the_api_and_exports_open_in_excel(setti
         workbook = load_workbook(io.BytesIO((await verifier.get("/terlambat.xlsx")).content))
         sheet = workbook.active
         assert sheet.max_row == total + 1
-        assert sheet.cell(2, 11).hyperlink.target.startswith("http://127.0.0.1:8000/rekomendasi/")
+        assert sheet.cell(2, 11).hyperlink.target.startswith(f"{settings.public_url}/rekomendasi/")
         pdf = await verifier.get("/terlambat.pdf")
         assert pdf.content.startswith(b"%PDF") and pdf.headers["content-disposition"].startswith("attachment")
         secretary = (await api.get("/api/v1/overdue", headers=auth(api, "sekda_kota"))).json()

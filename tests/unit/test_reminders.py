@@ -205,6 +205,19 @@ def test_an_escalation_asks_to_chase_and_decide_not_to_upload():
         assert "bukti dukung diunggah" not in body
 
 
+def test_every_item_links_to_its_page_in_the_workspace():
+    items, _ = digest_items([_line(1), _line(2, rec="r2", due="2025-02-04", step="T+7", offset=7)], date(2025, 2, 11))
+    digest = Digest(uid="u-3", channel=Channel.EMAIL, address="kadis@dinas.test", recipient_name="Kepala Dinas",
+                    day=date(2025, 2, 11), items=tuple(items))
+    message = render_email(digest, "Tindak Lanjut <noreply@uji.test>", "https://tl.jambikota.go.id/")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for rec in ("r1", "r2"):
+        assert f"Buka: https://tl.jambikota.go.id/rekomendasi/{rec}\n" in text
+        assert f'<a href="https://tl.jambikota.go.id/rekomendasi/{rec}">' in html
+    assert '<a href="https://tl.jambikota.go.id/">Tindak Lanjut</a>' in html
+
+
 def test_tanggal():
     assert [tanggal(date(2025, m, 1)) for m in (1, 8, 12)] == ["1 Januari 2025", "1 Agustus 2025",
                                                                "1 Desember 2025"]

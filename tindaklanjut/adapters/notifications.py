@@ -51,7 +51,8 @@ def subject(digest: Digest) -> str:
     return f"[Tindak Lanjut] {len(digest.items)} rekomendasi perlu ditindaklanjuti{overdue} ({tanggal(digest.day)})"
 
 
-def render_email(digest: Digest, sender: str) -> EmailMessage:
+def render_email(digest: Digest, sender: str, public_url: str = "http://127.0.0.1:8000") -> EmailMessage:
+    """The digest as an e-mail, every item linked to its page in the workspace."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = formataddr((digest.recipient_name, digest.address))
@@ -59,8 +60,9 @@ def render_email(digest: Digest, sender: str) -> EmailMessage:
     message["Message-ID"] = f"<{digest.uid}@tindaklanjut>"
     message["Date"] = formatdate(localtime=False)       # RFC 5322 requires it; some relays reject mail without
     message[DELIVERY_HEADER] = digest.uid
-    message.set_content(_env.get_template("digest.txt.j2").render(digest=digest))
-    message.add_alternative(_env.get_template("digest.html.j2").render(digest=digest), subtype="html")
+    context = {"digest": digest, "public_url": public_url.rstrip("/")}
+    message.set_content(_env.get_template("digest.txt.j2").render(**context))
+    message.add_alternative(_env.get_template("digest.html.j2").render(**context), subtype="html")
     return message
 
 
@@ -177,7 +179,7 @@ class EmailChannel(DeliveryChannel):
 
     async def deliver_once(self, digest: Digest) -> str:
         s = self.settings
-        message = render_email(digest, s.smtp_sender)
+        message = render_email(digest, s.smtp_sender, s.public_url)
         try:
             errors, response = await aiosmtplib.send(
                 message, hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls,
