@@ -84,7 +84,7 @@ async def test_the_whole_follow_up_in_forms(settings, examples):
         assert submitted.status_code == 303
 
         queue = await verifier.get("/verifikasi")
-        assert item["title"] in queue.text
+        assert item["title"] in queue.text and "sk-standar.pdf" in queue.text
         link = re.search(rf'href="({page}/bukti/[0-9a-f]{{64}})"', (await verifier.get(page)).text).group(1)
         downloaded = await verifier.get(link)
         assert downloaded.content == PDF
@@ -149,6 +149,8 @@ async def test_overdue_page_counts_match_the_api_and_exports_open_in_excel(setti
         verifier = api.browsers["verifikator"]
         page = await verifier.get("/terlambat")
         assert f'id="jumlah-terlambat">({total})<' in page.text
+        summary = await verifier.get("/ringkasan")
+        assert f'id="n-terlambat">{total}<' in summary.text
         for name in ("Unduh CSV", "Unduh XLSX", "Unduh PDF"):
             assert name in page.text
         exported = await verifier.get("/terlambat.csv")

@@ -135,6 +135,17 @@ async def get_recommendation(session: AsyncSession, actor: Actor, recommendation
                            for e in evidence])
 
 
+async def evidence_of(session: AsyncSession, recommendation_ids: Sequence[str]) -> dict[str, list[EvidenceRow]]:
+    """The evidence versions of these recommendations (call it with ids the actor may see)."""
+    found: dict[str, list[EvidenceRow]] = {i: [] for i in recommendation_ids}
+    if recommendation_ids:
+        rows = await session.scalars(select(EvidenceRow).where(EvidenceRow.recommendation_id.in_(list(recommendation_ids)))
+                                     .order_by(EvidenceRow.recommendation_id, EvidenceRow.version))
+        for row in rows:
+            found[row.recommendation_id].append(row)
+    return found
+
+
 def request_out(row: FollowUpRequestRow) -> models.RequestOut:
     return models.RequestOut(**row.model_dump(include=set(models.RequestOut.model_fields)))
 

@@ -68,16 +68,15 @@ async def summary(session: AsyncSession, actor: Actor, now: datetime, *, framewo
                                        .where(owed, R.due_at < now).group_by(A.name)
                                        .order_by(func.count().desc(), A.name).limit(15))
     result.overdue_by_agency = [(name, n) for name, n in per_agency]
-    due_dates = await session.scalars(narrowed(select(R.due_at).select_from(R)).where(owed, R.due_at < now))
-    ages = Counter()
-    for due_at in due_dates:
-        days = max(1, (now - due_at).days + 1)
-        for label, low, high in AGE_BUCKETS:
-            if days >= low and (high is None or days <= high):
-                ages[label] += 1
-    result.overdue_by_age = [(label, ages[label]) for label, _, _ in AGE_BUCKETS]
+    # Days overdue counted in whole days past the deadline instant (the local calendar day aside).
+    late = owed & (R.due_at < now)
+    buckets = [func.sum(case((late & (R.due_at < now - timedelta(days=low - 1))
+                              & ((R.due_at >= now - timedelta(days=high)) if high else True), 1), else_=0))
+               for _, low, high in AGE_BUCKETS]
+    ages = (await session.execute(narrowed(select(*buckets).select_from(R)))).one()
+    result.overdue_by_age = [(label, int(n or 0)) for (label, _, _), n in zip(AGE_BUCKETS, ages)]
     verified_at = await session.scalars(narrowed(select(R.verified_at).select_from(R))
-                                        .where(R.verified_at.is_not(None)))
+                                        .where(R.verified_at >= now - timedelta(days=366)))
     months = Counter(at.strftime("%Y-%m") for at in verified_at)
     result.verified_by_month = sorted(months.items())[-12:]
     changes = await session.execute(narrowed(select(R.status, func.avg(R.score_change), func.count())

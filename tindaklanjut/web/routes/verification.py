@@ -22,7 +22,8 @@ async def queue(request: Request, session: SessionDep, container: ContainerDep, 
     submitted = await queries.list_recommendations(session, current, now, status="submitted", unit_id=None,
                                                    overdue=None, limit=500, offset=0)
     pending = await queries.list_requests(session, current, "pending")
-    return render(request, "queue.html", submitted=submitted, pending=pending,
+    evidence = await queries.evidence_of(session, [item.id for item in submitted])
+    return render(request, "queue.html", submitted=submitted, pending=pending, evidence=evidence,
                   notice={"setujui": "Permohonan disetujui.", "tolak": "Permohonan ditolak."}.get(
                       request.query_params.get("ok", "")))
 
