@@ -351,3 +351,14 @@ def test_kind_specific_role_names_are_accepted_in_the_contacts_file():
                             "15.71,,Wali Kota,Wali Kota Jambi,walikota@kota.test,\n")
     assert parsed.errors == []
     assert [c.role.value for c in parsed.contacts] == ["sekda", "inspektorat", "kepala_daerah"]
+
+
+def test_waktu_is_written_the_indonesian_way_in_the_units_time_zone():
+    from datetime import datetime, timezone
+
+    from tindaklanjut.formatting import waktu
+
+    instant = datetime(2025, 2, 18, 16, 59, tzinfo=timezone.utc)
+    assert waktu(instant, "15.71") == "18 Februari 2025, 23.59 WIB"
+    assert waktu(instant, "73.71") == "19 Februari 2025, 00.59 WITA"
+    assert waktu(instant, "93") == "19 Februari 2025, 01.59 WIT"

@@ -58,7 +58,8 @@ def to_out(row: orm.RecommendationRow, region_code: str, now: datetime, unit_nam
     owed = row.status in OWED_STATUSES
     local_today = now.astimezone(zone_for_region(region_code)).date()
     bpk = bpk_status(Status(row.status), row.had_action)
-    return models.RecommendationOut(
+    # Built from typed columns: no validation needed (the API's response model validates what it sends).
+    return models.RecommendationOut.model_construct(
         id=row.id, assessment_id=row.assessment_id, framework=row.framework, cycle=row.cycle,
         unit_id=row.unit_id, agency_id=row.agency_id, scope=row.scope, aspect_code=row.aspect_code,
         indicator_code=row.indicator_code, indicator_name=row.indicator_name, title=row.title, action=row.action,

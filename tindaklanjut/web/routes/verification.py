@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from tindaklanjut.api import queries
@@ -16,14 +16,20 @@ from tindaklanjut.web.deps import CsrfChecked, PageError, VerifierActor, render
 router = APIRouter(include_in_schema=False)
 
 
+PAGE_SIZE = 50
+
+
 @router.get("/verifikasi")
-async def queue(request: Request, session: SessionDep, container: ContainerDep, current: VerifierActor):
+async def queue(request: Request, session: SessionDep, container: ContainerDep, current: VerifierActor,
+                mulai: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
     now = container.clock()
     submitted = await queries.list_recommendations(session, current, now, status="submitted", unit_id=None,
-                                                   overdue=None, limit=500, offset=0)
+                                                   overdue=None, limit=PAGE_SIZE, offset=mulai)
+    total = await queries.count_recommendations(session, current, now, status="submitted")
     pending = await queries.list_requests(session, current, "pending")
     evidence = await queries.evidence_of(session, [item.id for item in submitted])
-    return render(request, "queue.html", submitted=submitted, pending=pending, evidence=evidence,
+    return render(request, "queue.html", submitted=submitted, pending=pending, evidence=evidence, total=total,
+                  offset=mulai, limit=PAGE_SIZE,
                   notice={"setujui": "Permohonan disetujui.", "tolak": "Permohonan ditolak."}.get(
                       request.query_params.get("ok", "")))
 
