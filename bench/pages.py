@@ -11,7 +11,7 @@ Then, for each page, in the same run and alternating:
   asyncpg on one connection (rows fetched, nothing rendered);
 - measured: the page over HTTP (session cookie, HTML rendered and read).
 It prints the medians, the ratio page / raw (target: <= 2x), the bytes of
-each page (target: < 150 KB on the first load) and the machine's load, then
+each page on the wire (target: < 150 KB on the first load) and the machine's load, then
 drops the database.
 
 Needs: PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth; override with
@@ -132,11 +132,11 @@ def logged_in(base: str, name: str) -> httpx.Client:
 def time_page(client: httpx.Client, path: str) -> tuple[float, int]:
     started = time.perf_counter()
     response = client.get(path)
-    body = response.content
+    response.read()
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise SystemExit(f"{path}: HTTP {response.status_code}")
-    return elapsed, len(body)
+    return elapsed, response.num_bytes_downloaded       # on the wire (compressed)
 
 
 async def main() -> None:
@@ -179,7 +179,7 @@ async def main() -> None:
         load_before = os.getloadavg()
         table = Table(title=f"Workspace pages at {args.rows:,} recommendations (PostgreSQL), medians of "
                             f"{args.repeat}")
-        for column in ("page", "raw SQL", "page (HTTP)", "ratio", "bytes"):
+        for column in ("page", "raw SQL", "page (HTTP)", "ratio", "transferred"):
             table.add_column(column, justify="right")
         worst = 0.0
         for label, (user, path) in PAGES.items():

@@ -4,6 +4,7 @@ and exports. (The same journey in a real browser: tests/e2e/test_browser.py.)"""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import re
@@ -178,3 +179,59 @@ async def test_pages_refuse_the_wrong_role_and_send_strangers_to_login(settings,
         assert stranger.status_code == 303 and stranger.headers["location"].startswith("/masuk?lanjut=")
         assert (await api.browsers["admin"].get("/admin/pengguna")).status_code == 200
         assert (await api.browsers["verifikator"].get("/admin/pengguna")).status_code == 403
+
+
+async def test_a_verifier_uploads_a_spreadsheet_and_sees_what_happened_to_each_assessment(settings, examples,
+                                                                                         tmp_path):
+    from sqlalchemy import func, select
+
+    from tindaklanjut.adapters import orm, spreadsheet
+
+    duplicate = examples["ombudsman-2024-kota-jambi-dpmptsp"]
+    revised = copy.deepcopy(examples["pekppp-2024-prov-jambi-dinsos"])
+    revised["data"]["revision"] = 2
+    broken = copy.deepcopy(examples["ombudsman-2024-kota-jambi-disdukcapil"])
+    rows = spreadsheet.event_to_rows(duplicate) + spreadsheet.event_to_rows(revised)
+    broken_rows = spreadsheet.event_to_rows(broken)
+    broken_rows[1]["indicator_score"] = "banyak"
+    path = tmp_path / "hasil.xlsx"
+    spreadsheet.write_rows(path, rows + broken_rows)
+    async with web_clients(settings, examples) as api:
+        async with api.container.sessions() as session:
+            before = await session.scalar(select(func.count()).select_from(orm.OutboxRow))
+        answer = await post_form(api.browsers["verifikator"], "/unggah-penilaian", "/unggah-penilaian",
+                                 files=[("berkas", ("hasil.xlsx", path.read_bytes(), "application/vnd.ms-excel"))])
+        assert answer.status_code == 200
+        text = " ".join(answer.text.split())
+        assert f"baris {len(rows) + 3}" in text                 # header row 1, so the 2nd broken row is len + 3
+        assert "sudah ada (revisi 1); tidak diproses ulang" in text
+        assert "diterima: revisi 2 menggantikan revisi 1" in text
+        assert f"{broken['data']['assessment_id']}</td>" in answer.text and "ditolak" in text
+        async with api.container.sessions() as session:
+            after = await session.scalar(select(func.count()).select_from(orm.OutboxRow))
+        assert after == before + 1                              # only the revision is published
+        refused = await post_form(api.browsers["verifikator"], "/unggah-penilaian", "/unggah-penilaian",
+                                  files=[("berkas", ("hasil.txt", b"a;b", "text/plain"))])
+        assert refused.status_code == 415 and "xlsx" in refused.text
+
+
+async def test_the_cycle_report_page_and_its_exports(settings, examples):
+    async with web_clients(settings, examples, now=LATER) as api:
+        expected = (await api.get("/api/v1/cycles/ombudsman-kepatuhan/2024/report",
+                                  headers=auth(api, "sekda_kota"))).json()
+        secretary = api.browsers["sekda-kota"]
+        page = await secretary.get("/laporan?kerangka=ombudsman-kepatuhan&siklus=2024")
+        assert page.status_code == 200 and "Unduh PDF" in page.text
+        exported = await secretary.get("/laporan.csv?kerangka=ombudsman-kepatuhan&siklus=2024")
+        assert exported.content.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+        assert rows[0] == ["Ringkasan"] and rows[1] == ["Butir", "Nilai"]
+        counted = next(row for row in rows if row[:1] == ["Rekomendasi dihitung"])
+        assert int(counted[1]) == expected["totals"]["counted"]
+        workbook = load_workbook(io.BytesIO((await secretary.get(
+            "/laporan.xlsx?kerangka=ombudsman-kepatuhan&siklus=2024")).content))
+        assert len(workbook.sheetnames) >= 3
+        pdf = await secretary.get("/laporan.pdf?kerangka=ombudsman-kepatuhan&siklus=2024")
+        assert pdf.content.startswith(b"%PDF")
+        missing = await secretary.get("/laporan?kerangka=ombudsman-kepatuhan&siklus=1999")
+        assert missing.status_code == 404 and "Laporan tidak tersedia" in missing.text

@@ -115,10 +115,13 @@ def tables(report: CycleReport) -> list[ReportTable]:
     ]
 
 
-def to_csv(report: CycleReport) -> str:
-    """All tables in one CSV: title row, header row, rows, empty row."""
+def to_csv(report: CycleReport, *, excel: bool = False) -> str:
+    """All tables in one CSV: title row, header row, rows, empty row. `excel`:
+    as Indonesian Excel opens it (semicolon separator, a byte-order mark)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    if excel:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";" if excel else ",", lineterminator="\r\n" if excel else "\n")
     for table in tables(report):
         writer.writerow([table.title])
         writer.writerow(table.headers)

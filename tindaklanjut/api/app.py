@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from tindaklanjut.api.errors import ApiError
@@ -72,6 +73,8 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
     _offline_docs(api)
     api.state.container = container
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
+    # Pages and JSON compressed on the wire (CSRF tokens in pages are masked per response: web/deps.py).
+    api.add_middleware(GZipMiddleware, minimum_size=2048)
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(BodyTooLarge, _too_large)
     api.add_api_route("/favicon.ico", _favicon, include_in_schema=False)

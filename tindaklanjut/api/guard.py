@@ -16,6 +16,7 @@ import hashlib
 import math
 import time
 import uuid
+from datetime import datetime, timezone
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from fastapi import HTTPException
 from sqlalchemy.exc import IntegrityError
 
 from tindaklanjut.adapters.orm import IdempotencyKeyRow
+from tindaklanjut.api import queries
 from tindaklanjut.service_layer import users
 from tindaklanjut.web.deps import SESSION_COOKIE
 
@@ -42,6 +44,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 # Server-side SVG charts carry their own <style> element; they run no script.
 CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_FILES_PER_FORM = 5
+# Paths that never depend on who is asking: no session lookup.
+NO_SESSION_PREFIXES = ("/static/", "/favicon.ico", "/docs", "/redoc", "/openapi.json")
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " \
            "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
 
@@ -136,7 +140,8 @@ class RequestGuard:
     # -- admission: authentication before any body is read -------------------------------------------
     async def _admit(self, scope) -> tuple | None:
         if not scope["path"].startswith(API_PREFIX):
-            await self._web_session(scope)
+            if not scope["path"].startswith(NO_SESSION_PREFIXES):
+                await self._web_session(scope)
             return self._length_refusal(scope)
         client = (scope.get("client") or ("?", 0))[0]
         wait = self.failed_logins.retry_after(client)
@@ -164,7 +169,10 @@ class RequestGuard:
         except CookieError:
             return
         morsel = cookie.get(SESSION_COOKIE)
-        found = await users.session_actor(self.container.uow, morsel.value) if morsel and morsel.value else None
+        if not morsel or not morsel.value or len(morsel.value) > 200:
+            return
+        async with self.container.sessions() as session:
+            found = await queries.session_actor(session, users.token_hash(morsel.value), datetime.now(timezone.utc))
         if found is not None:
             state = scope.setdefault("state", {})
             state["web_actor"], state["csrf_token"] = found

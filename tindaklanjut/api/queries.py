@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
-from tindaklanjut.adapters.orm_followup import AuditEntryRow, EvidenceRow, FollowUpRequestRow
+from tindaklanjut.adapters.orm_followup import AuditEntryRow, EvidenceRow, FollowUpRequestRow, UserRow, WebSessionRow
 from tindaklanjut.api import models
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.domain.calendar import zone_for_region
@@ -217,6 +217,20 @@ async def stored_revisions(session: AsyncSession, assessment_ids: Sequence[str])
                                  .where(orm.AssessmentRow.assessment_id.in_(list(assessment_ids)))
                                  .group_by(orm.AssessmentRow.assessment_id))
     return {assessment_id: revision for assessment_id, revision in rows}
+
+
+async def session_actor(session: AsyncSession, token_hash: str, now: datetime) -> tuple[Actor, str] | None:
+    """A browser session's actor and CSRF token, in one query; None when the
+    session is unknown or expired, or the account is disabled."""
+    found = (await session.execute(
+        select(UserRow.name, UserRow.role, UserRow.agency_id, UserRow.region, WebSessionRow.csrf_token)
+        .join(UserRow, UserRow.name == WebSessionRow.user_name)
+        .where(WebSessionRow.token_hash == token_hash, WebSessionRow.expires_at > now,
+               UserRow.disabled_at.is_(None)))).first()
+    if found is None:
+        return None
+    name, role, agency_id, region, csrf = found
+    return Actor(name=name, role=Role(role), agency_id=agency_id, region=region), csrf
 
 
 async def request_by_id(container, actor: Actor, request_id: str) -> models.RequestOut:

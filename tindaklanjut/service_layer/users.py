@@ -132,21 +132,6 @@ async def log_out(command: commands.LogOut, new_uow: NewUnitOfWork) -> None:
         await uow.commit()
 
 
-async def session_actor(new_uow: NewUnitOfWork, session_token: str, *,
-                        now: datetime | None = None) -> tuple[Actor, str] | None:
-    """The browser session's actor and CSRF token, or None (unknown, expired, account disabled)."""
-    if len(session_token) > 200:
-        return None
-    now = now or _now()
-    uow = new_uow()
-    async with uow:
-        session = await uow.users.find_session(token_hash(session_token))
-        user = await uow.users.get(session.user_name) if session else None
-    if session is None or user is None or session.expires_at <= now or user.disabled_at is not None:
-        return None
-    return user.actor, session.csrf_token
-
-
 async def add_user(new_uow: NewUnitOfWork, name: str, role: Role, *, agency_id: str | None = None,
                    region: str | None = None, expires_in: timedelta | None = None,
                    password: str | None = None) -> str:

@@ -14,10 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tindaklanjut.api.guard import API_PREFIX
 from tindaklanjut.web.deps import LoginRequired, PageError, login_url, render
-from tindaklanjut.web.routes import admin, assessment_upload, items, oversight, session, verification
+from tindaklanjut.web.routes import admin, assessment_upload, items, oversight, report, session, verification
 
-ROUTERS = (session.router, items.router, verification.router, oversight.router, assessment_upload.router,
-           admin.router)
+ROUTERS = (session.router, items.router, verification.router, oversight.router, report.router,
+           assessment_upload.router, admin.router)
 STATIC = "/static/web"
 
 

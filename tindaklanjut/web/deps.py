@@ -4,7 +4,9 @@ session cookie the guard resolved), the CSRF check of every form, and
 
 from __future__ import annotations
 
+import base64
 import hmac
+import secrets
 from importlib.resources import files
 from typing import Annotated
 from urllib.parse import quote
@@ -60,15 +62,38 @@ ReaderActor = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR))]
 AdminActor = Annotated[Actor, Depends(require())]
 
 
+def mask(token: str) -> str:
+    """The token XOR a fresh random pad, pad first: a different string in every
+    page, so compressed pages do not leak it (BREACH), and `unmask` recovers it."""
+    raw = token.encode()
+    pad = secrets.token_bytes(len(raw))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(raw, pad))).decode()
+
+
+def unmask(masked: str) -> str | None:
+    try:
+        data = base64.urlsafe_b64decode(masked.encode())
+    except (ValueError, UnicodeError):
+        return None
+    half = len(data) // 2
+    if not data or len(data) % 2:
+        return None
+    try:
+        return bytes(a ^ b for a, b in zip(data[half:], data[:half])).decode()
+    except UnicodeDecodeError:
+        return None
+
+
 async def csrf_checked(request: Request) -> None:
-    """Every form carries the session's CSRF token (field `csrf_token`, or the
-    `X-CSRF-Token` header for scripts); a POST without it gets 403."""
+    """Every form carries the session's CSRF token, masked (field `csrf_token`,
+    or the `X-CSRF-Token` header for scripts); a POST without it gets 403."""
     expected = getattr(request.state, "csrf_token", None)
     sent = request.headers.get("x-csrf-token")
     if sent is None:
         form = await request.form()
         sent = form.get("csrf_token")
-    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+    sent = unmask(sent) if isinstance(sent, str) and len(sent) <= 400 else None
+    if not expected or not sent or not hmac.compare_digest(sent, expected):
         raise PageError(403, "Formulir kedaluwarsa", "Token keamanan formulir tidak ada atau tidak cocok. "
                                                      "Muat ulang halaman, lalu coba lagi.")
 
@@ -78,7 +103,8 @@ CsrfChecked = Depends(csrf_checked)
 
 def render(request: Request, template: str, status_code: int = 200, **context):
     context.setdefault("actor", getattr(request.state, "web_actor", None))
-    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    token = getattr(request.state, "csrf_token", "")
+    context.setdefault("csrf_token", mask(token) if token else "")
     context.setdefault("path", request.url.path)
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 

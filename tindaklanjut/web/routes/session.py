@@ -14,7 +14,7 @@ from tindaklanjut.api.deps import ContainerDep
 from tindaklanjut.domain.lifecycle import Role
 from tindaklanjut.service_layer import commands
 from tindaklanjut.web.deps import LOGIN_CSRF_COOKIE, SESSION_COOKIE, CsrfChecked, PageError, WebActor, render
-from tindaklanjut.web.deps import login_url
+from tindaklanjut.web.deps import login_url, mask, unmask
 
 router = APIRouter(include_in_schema=False)
 SLOW_ANSWER_SECONDS = 2.0
@@ -38,7 +38,7 @@ async def home(request: Request) -> RedirectResponse:
 def _login_page(request: Request, *, next_path: str, error: str | None = None, name: str | None = None,
                 status_code: int = 200):
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response = render(request, "login.html", status_code=status_code, login_csrf=token, next_path=next_path,
+    response = render(request, "login.html", status_code=status_code, login_csrf=mask(token), next_path=next_path,
                       error=error, name=name, actor=None)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", path="/masuk",
                         secure=request.app.state.container.settings.environment == "production")
@@ -56,8 +56,8 @@ async def login_form(request: Request, lanjut: str | None = None):
 async def login(request: Request, container: ContainerDep, nama: Annotated[str, Form(max_length=200)] = "",
                 sandi: Annotated[str, Form(max_length=200)] = "", csrf_token: Annotated[str, Form(max_length=200)] = "",
                 lanjut: Annotated[str, Form(max_length=500)] = "/"):
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not expected or not hmac.compare_digest(expected, csrf_token):
+    expected, sent = request.cookies.get(LOGIN_CSRF_COOKIE), unmask(csrf_token)
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
         raise PageError(403, "Formulir kedaluwarsa", "Token keamanan formulir tidak cocok. Buka halaman masuk lagi.")
     outcome = await container.bus.handle(commands.LogIn(name=nama.strip(), password=sandi))
     if not outcome.ok:
