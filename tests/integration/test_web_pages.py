@@ -235,3 +235,36 @@ async def test_the_cycle_report_page_and_its_exports(settings, examples):
         assert pdf.content.startswith(b"%PDF")
         missing = await secretary.get("/laporan?kerangka=ombudsman-kepatuhan&siklus=1999")
         assert missing.status_code == 404 and "Laporan tidak tersedia" in missing.text
+
+
+async def test_requests_are_made_and_decided_in_forms(settings, examples):
+    async with web_clients(settings, examples) as api:
+        listed = (await api.get("/api/v1/recommendations", headers=auth(api, "kota"))).json()
+        first, second = listed[0], listed[1]
+        agency, verifier = api.browsers["opd-kota"], api.browsers["verifikator"]
+        page = f"/rekomendasi/{first['id']}"
+        asked = await post_form(agency, page, f"{page}/perpanjangan",
+                                {"tenggat_baru": "2025-06-30", "alasan": "Menunggu anggaran perubahan"})
+        assert asked.status_code == 303
+        other = f"/rekomendasi/{second['id']}"
+        asked = await post_form(agency, other, f"{other}/tidak-dapat",
+                                {"kode_alasan": "regulation_changed", "penjelasan": "Perda dicabut"})
+        assert asked.status_code == 303
+        queue = await verifier.get("/verifikasi")
+        assert "Menunggu anggaran perubahan" in queue.text and "Perda dicabut" in queue.text
+        pending = (await api.get("/api/v1/requests?status=pending", headers=auth(api, "evaluator"))).json()
+        by_item = {r["recommendation_id"]: r["id"] for r in pending}
+        approved = await post_form(verifier, "/verifikasi", f"/permohonan/{by_item[first['id']]}/setujui",
+                                   {"catatan": "disetujui"})
+        assert approved.status_code == 303
+        rejected = await post_form(verifier, "/verifikasi", f"/permohonan/{by_item[second['id']]}/tolak",
+                                   {"catatan": "masih dapat ditindaklanjuti"})
+        assert rejected.status_code == 303
+        extended = (await api.get(f"/api/v1/recommendations/{first['id']}", headers=auth(api, "kota"))).json()
+        assert extended["due_date"] == "2025-06-30"
+        kept = (await api.get(f"/api/v1/recommendations/{second['id']}", headers=auth(api, "kota"))).json()
+        assert kept["status"] != "not_actionable" and kept["due_date"] == second["due_date"]
+        shown = (await agency.get(other)).text
+        assert "Ditolak" in shown and "masih dapat ditindaklanjuti" in shown
+        bad = await post_form(agency, page, f"{page}/perpanjangan", {"tenggat_baru": "besok", "alasan": "x"})
+        assert bad.status_code == 400 and "tenggat baru" in bad.text
