@@ -16,6 +16,8 @@ from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractAuditT
                                                      CycleAlreadyClosed)
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 
+from tests.unit.fake_reminders import FakeReminderStore
+
 
 class FakeProcessed(AbstractProcessedEvents):
     def __init__(self):
@@ -274,6 +276,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.requests = FakeRequests()
         self.users = FakeUsers()
         self.cycles = FakeCycles(self.recommendations, self.assessments, self.directory)
+        self.reminders = FakeReminderStore(self)
         self.commits = 0
 
     async def __aenter__(self):

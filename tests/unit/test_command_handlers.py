@@ -59,11 +59,15 @@ class Harness:
         self.uow = FakeUnitOfWork(clock=lambda: self.now)
         self.now = NOW
         self.store = FakeEvidenceStore()
-        dependencies = {"new_uow": lambda: self.uow, "clock": lambda: self.now, "catalogue": load_frameworks(),
-                        "policy": load_policy(), "limits": DEFAULT_LIMITS, "poison_max_tries": 3,
-                        "evidence_store": self.store, "settings": Settings(environment="test"),
-                        "reminder_policy": load_reminder_policy(), "channels": {}}
-        self.bus = MessageBus({c: inject(h, dependencies) for c, h in COMMAND_HANDLERS.items()})
+        self.dependencies = {"new_uow": lambda: self.uow, "clock": lambda: self.now, "catalogue": load_frameworks(),
+                             "policy": load_policy(), "limits": DEFAULT_LIMITS, "poison_max_tries": 3,
+                             "evidence_store": self.store, "settings": Settings(environment="test"),
+                             "reminder_policy": load_reminder_policy(), "channels": {}}
+        self.bus = self.bus_with()
+
+    def bus_with(self, **overrides) -> MessageBus:
+        dependencies = {**self.dependencies, **overrides}
+        return MessageBus({c: inject(h, dependencies) for c, h in COMMAND_HANDLERS.items()})
 
     async def handle(self, command):
         return await self.bus.handle(command)
@@ -280,6 +284,62 @@ async def test_users_are_added_once_authenticated_and_revoked():
         await harness.handle(commands.RevokeToken(name="siapa"))
     states = {t["name"]: t["state"] for t in await users.list_tokens(new_uow)}
     assert states == {"ori": "revoked", "tamu": "active"}
+
+
+async def test_passwords_sessions_lockout_and_disabling():
+    from tindaklanjut.domain.passwords import verify_password
+    from tindaklanjut.domain.users import LOCK_AFTER_FAILURES
+
+    harness = Harness()
+    store = harness.uow.users
+    with pytest.raises(DomainError, match="minimal 10"):
+        await harness.handle(commands.AddUser(name="opd", role=Role.AGENCY, agency_id="15.71", password="pendek"))
+    assert await store.get("opd") is None
+    token = await harness.handle(commands.AddUser(name="opd", role=Role.AGENCY, agency_id="15.71",
+                                                  password="kata-sandi-panjang"))
+    stored = await store.get("opd")
+    assert stored.password_hash.startswith("scrypt$") and "kata-sandi-panjang" not in stored.password_hash
+    assert verify_password("kata-sandi-panjang", stored.password_hash)
+    assert not (await harness.handle(commands.LogIn(name="siapa", password="kata-sandi-panjang"))).ok
+
+    opened = await harness.handle(commands.LogIn(name="opd", password="kata-sandi-panjang"))
+    assert opened.ok and opened.csrf_token and not opened.slowed
+    session = await store.find_session(users.token_hash(opened.session_token))
+    assert (session.user_name, session.csrf_token) == ("opd", opened.csrf_token)
+    assert session.expires_at - session.created_at == users.SESSION_LIFETIME
+    await harness.handle(commands.LogOut(session_token=opened.session_token))
+    assert await store.find_session(users.token_hash(opened.session_token)) is None
+
+    outcomes = [await harness.handle(commands.LogIn(name="opd", password=f"salah-{n}-xxxxx"))
+                for n in range(LOCK_AFTER_FAILURES)]
+    assert [(o.ok, o.slowed, o.locked) for o in outcomes] == [
+        (False, False, False), (False, False, False), (False, True, False), (False, True, False),
+        (False, False, True)]
+    locked = await harness.handle(commands.LogIn(name="opd", password="kata-sandi-panjang"))
+    assert (locked.ok, locked.locked) == (False, True)
+    stored = await store.get("opd")
+    stored.locked_until = datetime.now(timezone.utc) - timedelta(seconds=1)     # the quarter of an hour passed
+    await store.save(stored)
+    assert (await harness.handle(commands.LogIn(name="opd", password="kata-sandi-panjang"))).ok
+
+    # A reset ends every session and takes the new password only.
+    kept = await harness.handle(commands.LogIn(name="opd", password="kata-sandi-panjang"))
+    await harness.handle(commands.SetPassword(name="opd", password="sandi-baru-0123"))
+    assert await store.find_session(users.token_hash(kept.session_token)) is None
+    assert not (await harness.handle(commands.LogIn(name="opd", password="kata-sandi-panjang"))).ok
+    again = await harness.handle(commands.LogIn(name="opd", password="sandi-baru-0123"))
+    assert again.ok
+    with pytest.raises(DomainError, match="tidak ada"):
+        await harness.handle(commands.SetPassword(name="siapa", password="sandi-baru-0123"))
+
+    # Disabled: no login, no token, sessions gone; the account stays listed.
+    await harness.handle(commands.DisableUser(name="opd"))
+    assert await store.find_session(users.token_hash(again.session_token)) is None
+    assert not (await harness.handle(commands.LogIn(name="opd", password="sandi-baru-0123"))).ok
+    assert await users.authenticate(lambda: harness.uow, token) is None
+    listed = {u["name"]: u for u in await users.list_users(lambda: harness.uow)}
+    assert (listed["opd"]["account"], listed["opd"]["state"], listed["opd"]["password"]) == ("nonaktif", "disabled",
+                                                                                            "ya")
 
 
 async def test_every_issued_event_carries_the_recommendation_as_stored(h, examples):
