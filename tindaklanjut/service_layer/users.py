@@ -66,12 +66,13 @@ async def revoke(command: commands.RevokeToken, new_uow: NewUnitOfWork) -> None:
         await uow.commit()
 
 
-async def set_password(command: commands.SetPassword, new_uow: NewUnitOfWork) -> None:
+async def _change_and_log_out(new_uow: NewUnitOfWork, name: str, change: Callable[[User], None]) -> None:
+    """Change an account, then end every session of it (the user logs in again, or cannot)."""
     uow = new_uow()
     async with uow:
-        user = await _existing(uow, command.name)
+        user = await _existing(uow, name)
         try:
-            user.set_password(command.password)
+            change(user)
         except WeakPassword as exc:
             raise DomainError(str(exc)) from None
         await uow.users.save(user)
@@ -79,14 +80,12 @@ async def set_password(command: commands.SetPassword, new_uow: NewUnitOfWork) ->
         await uow.commit()
 
 
+async def set_password(command: commands.SetPassword, new_uow: NewUnitOfWork) -> None:
+    await _change_and_log_out(new_uow, command.name, lambda user: user.set_password(command.password))
+
+
 async def disable(command: commands.DisableUser, new_uow: NewUnitOfWork) -> None:
-    uow = new_uow()
-    async with uow:
-        user = await _existing(uow, command.name)
-        user.disable(_now())
-        await uow.users.save(user)
-        await uow.users.close_sessions_of(user.name)
-        await uow.commit()
+    await _change_and_log_out(new_uow, command.name, lambda user: user.disable(_now()))
 
 
 @dataclass(frozen=True)

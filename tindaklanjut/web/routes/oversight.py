@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from tindaklanjut.api import queries
@@ -18,6 +18,8 @@ from tindaklanjut.web import charts, exports
 from tindaklanjut.web.deps import ReaderActor, render, templates
 
 router = APIRouter(include_in_schema=False)
+TABLE_FORMATS = {"csv": (exports.overdue_csv, exports.CSV_MEDIA_TYPE),
+                 "xlsx": (exports.overdue_xlsx, exports.XLSX_MEDIA_TYPE)}
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
@@ -54,22 +56,6 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
 
 
-@router.get("/terlambat.csv")
-async def overdue_csv(session: SessionDep, container: ContainerDep, current: ReaderActor, kerangka: Filter = None,
-                      siklus: Filter = None, prioritas: Filter = None, instansi: Filter = None) -> Response:
-    groups = await _overdue(session, container, current, kerangka, siklus, prioritas, instansi)
-    return _download(exports.overdue_csv(groups, container.settings.public_url), exports.CSV_MEDIA_TYPE,
-                     f"terlambat-{exports.stamp(container.clock())}.csv")
-
-
-@router.get("/terlambat.xlsx")
-async def overdue_xlsx(session: SessionDep, container: ContainerDep, current: ReaderActor, kerangka: Filter = None,
-                       siklus: Filter = None, prioritas: Filter = None, instansi: Filter = None) -> Response:
-    groups = await _overdue(session, container, current, kerangka, siklus, prioritas, instansi)
-    return _download(exports.overdue_xlsx(groups, container.settings.public_url), exports.XLSX_MEDIA_TYPE,
-                     f"terlambat-{exports.stamp(container.clock())}.xlsx")
-
-
 @router.get("/terlambat.pdf")
 async def overdue_pdf(request: Request, session: SessionDep, container: ContainerDep, current: ReaderActor,
                       kerangka: Filter = None, siklus: Filter = None, prioritas: Filter = None,
@@ -83,3 +69,14 @@ async def overdue_pdf(request: Request, session: SessionDep, container: Containe
         groups=groups, data=data, charts=pictures, scope=scope, printed=waktu(now, "31"),
         total=sum(a["overdue"] for a in groups))
     return _download(exports.overdue_pdf(html), exports.PDF_MEDIA_TYPE, f"terlambat-{exports.stamp(now)}.pdf")
+
+
+@router.get("/terlambat.{extension}")
+async def overdue_table(extension: Annotated[str, Path(pattern="^(csv|xlsx)$")], session: SessionDep,
+                        container: ContainerDep, current: ReaderActor, kerangka: Filter = None, siklus: Filter = None,
+                        prioritas: Filter = None, instansi: Filter = None) -> Response:
+    """The overdue list as CSV for Excel or as XLSX."""
+    groups = await _overdue(session, container, current, kerangka, siklus, prioritas, instansi)
+    write, media_type = TABLE_FORMATS[extension]
+    return _download(write(groups, container.settings.public_url), media_type,
+                     f"terlambat-{exports.stamp(container.clock())}.{extension}")
