@@ -48,7 +48,8 @@ def test_disdukcapil_grade_c_gets_four_high_priority_recommendations(examples):
     assert ("Indikator: Tersedia pengelola pengaduan yang ditetapkan (skor 1 dari 3). Temuan evaluator: "
             "\u201cBelum ada SK pengelola pengaduan; kanal SP4N-LAPOR! belum terintegrasi.\u201d") in complaints.action
     assert complaints.evidence.startswith("SK pengelola pengaduan")
-    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.2"
+    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.3"
+    assert complaints.action.endswith("Dasar hukum: UU 25/2009 pasal 21; Perpres 76/2013 (pengelolaan pengaduan pelayanan publik); PermenPANRB 46/2020 (SP4N-LAPOR!).")
     assert {r.scope for r in recs} == {Scope.INDICATOR}
 
 
@@ -135,3 +136,22 @@ def test_the_catalogue_must_cover_every_sp_component():
     del catalogue["templates"]["sp.13"]
     with pytest.raises(ValueError, match="sp.13"):
         load_policy(catalogue=catalogue)
+
+
+def test_every_catalogue_entry_cites_a_legal_basis_and_an_entry_without_one_is_refused():
+    import re
+
+    import yaml
+    from importlib.resources import files
+    from pydantic import ValidationError
+
+    from tindaklanjut.domain.policy import load_policy
+
+    catalogue = load_policy().catalogue
+    regulation = re.compile(r"\b(UU|PP|Perpres|PermenPANRB|Peraturan Ombudsman) \d+/\d{4}")
+    assert all(regulation.search(t.basis) for t in catalogue.templates.values()), [
+        key for key, t in catalogue.templates.items() if not regulation.search(t.basis)]
+    raw = yaml.safe_load(files("tindaklanjut.data").joinpath("catalog.yaml").read_text("utf-8"))
+    del raw["templates"]["sp.4"]["basis"]
+    with pytest.raises(ValidationError, match="basis"):
+        load_policy(catalogue=raw)

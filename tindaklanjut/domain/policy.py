@@ -19,6 +19,7 @@ class Template(BaseModel):
     title: str = Field(min_length=5)
     action: str = Field(min_length=20)
     evidence: str = Field(min_length=5)
+    basis: str = Field(min_length=5, description="the legal basis the issued text cites")
 
 
 class Catalogue(BaseModel):

@@ -73,7 +73,7 @@ class _Builder:
             sp_component=indicator.sp_component if indicator else None,
             indicator_score=indicator.score if indicator else None,
             indicator_max_score=indicator.max_score if indicator else None,
-            title=template.title, action=action, evidence=template.evidence,
+            title=template.title, action=f"{action} Dasar hukum: {template.basis}.", evidence=template.evidence,
             finding=indicator.finding if indicator else None, priority=priority, due_date=due_date, due_at=due_at,
             rule_id=rule_id, catalogue_version=self.policy.catalogue.version, template=template_key,
             issued_at=self.issued_at)
