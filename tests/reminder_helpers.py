@@ -28,7 +28,7 @@ from tindaklanjut.adapters.database import create_engine
 
 from tests.conftest import free_port
 
-REC_ID = re.compile(r"Nomor rekomendasi: ([0-9a-f-]{36})")
+REC_ID = re.compile(r"Buka: \S+/rekomendasi/([0-9a-f-]{36})")
 
 
 class SmtpSink:

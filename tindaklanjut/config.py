@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "Tindak Lanjut <tindaklanjut@localhost>"
+    mail_signature: str = "Tim Tindak Lanjut"  # who signs the digests: the office running the system
     smtp_starttls: bool = False
     smtp_tls: bool = False                     # implicit TLS (port 465)
     smtp_username: str = ""

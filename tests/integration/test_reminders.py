@@ -103,17 +103,19 @@ async def test_a_sweep_sends_one_digest_per_recipient_to_the_right_people(settin
             assert {i["days_overdue"] for i in dinsos.received[0]["items"]} == {-14}
 
             mail = smtp.to("kadis@dukcapil.jambikota.test")[0]
-            assert mail["Subject"] == ("[Tindak Lanjut] 4 rekomendasi perlu ditindaklanjuti, 4 terlambat "
+            assert mail["Subject"] == ("[Tindak Lanjut] 4 saran perbaikan perlu ditindaklanjuti, 4 terlambat "
                                        "(4 Februari 2025)")
             text, html = SmtpSink.text(mail), SmtpSink.html(mail)
-            assert "Batas waktu: 2 Januari 2025 pukul 23.59 WIB (terlambat 33 hari)" in text
+            assert "Batas waktu (target internal): 2 Januari 2025 pukul 23.59 WIB (terlambat 33 hari)" in text
             assert "Perbaiki pengelolaan pengaduan" in text and "Perbaiki pengelolaan pengaduan" in html
             assert "<table" in html and "terlambat 33 hari" in html
-            # No evidence or findings in a reminder.
-            assert "SK pengelola pengaduan" not in text + html and "Bukti dukung" not in text + html
-            assert "Belum ada SK" not in text + html
+            # The unit head is told what to do (the saran, quoting the evaluator's finding) and what proves it,
+            # with the source of the advice; those above it only what is overdue (below).
+            assert "Bukti dukung yang diminta: SK pengelola pengaduan" in text and "SK pengelola pengaduan" in html
+            assert "Sumber: ombudsman-kepatuhan siklus 2024, evaluator" in text and "Belum ada SK" in text
             sekda_mail = SmtpSink.text(smtp.to("sekda@jambikota.test")[0])
             assert "Diteruskan kepada Anda sebagai: Sekretaris Daerah" in sekda_mail
+            assert "Bukti dukung yang diminta" not in sekda_mail and "Belum ada SK" not in sekda_mail
             assert "jatuh tempo 14 hari lagi" in SmtpSink.text(smtp.to("kadis@dinsos.jambiprov.test")[0])
 
             # Events: one reminder.sent per (recommendation, step, recipient), one escalation per rung.

@@ -155,8 +155,14 @@ class FakeReminderStore(AbstractReminderStore):
                 offset_days=d["offset_days"], roles=d["roles"], status=rec.status.value, title=rec.title,
                 unit_id=rec.unit_id, unit_name=unit.name, agency_id=rec.agency_id, region_code=unit.region_code,
                 indicator_code=rec.indicator_code, priority=rec.priority.value, due_at=rec.due_at,
-                agency_kind=unit.agency.kind))
+                agency_kind=unit.agency.kind, framework=rec.framework, cycle=rec.cycle, action=rec.action,
+                evidence=rec.evidence, **self._reported(rec)))
         return lines
+
+    def _reported(self, rec) -> dict:
+        """Who assessed and under which report, from the assessment's stored payload."""
+        payload = self.uow.assessments.payloads.get((rec.assessment_id, rec.assessment_revision)) or {}
+        return {"evaluator": (payload.get("evaluator") or {}).get("name"), "report_ref": payload.get("report_ref")}
 
     async def finish_digest(self, digest_id, *, status, at, delivered, dropped, error=None):
         self.digests[digest_id].update(status=status, sent_at=at if status == "sent" else None, lease_until=None,

@@ -63,6 +63,7 @@ class FakeDirectory(AbstractDirectory):
 class FakeAssessments(AbstractAssessments):
     def __init__(self):
         self.rows: dict[tuple[str, int], Assessment] = {}
+        self.payloads: dict[tuple[str, int], dict] = {}
 
     async def preload(self, assessment_ids):
         pass
@@ -73,6 +74,7 @@ class FakeAssessments(AbstractAssessments):
 
     def add(self, assessment, payload, received_at):
         self.rows[(assessment.assessment_id, assessment.revision)] = assessment
+        self.payloads[(assessment.assessment_id, assessment.revision)] = payload
 
 
 class FakeRecommendations(AbstractRecommendations):

@@ -157,12 +157,16 @@ def test_one_digest_per_recipient_per_day():
     assert {d.recommendation_id for d in groups[("email:kadis@dinas.test", date(2025, 2, 26))]} == {"a", "b", "c"}
 
 
-def _line(n, *, rec="r1", step="T-7", offset=-7, status="open", due="2025-02-18", key_due=None, roles=("unit_head",)):
+def _line(n, *, rec="r1", step="T-7", offset=-7, status="open", due="2025-02-18", key_due=None, roles=("unit_head",),
+          framework="ombudsman-kepatuhan"):
     due_at = datetime.combine(date.fromisoformat(due), datetime.min.time().replace(hour=23, minute=59), tzinfo=WIB)
     return DigestLine(delivery_id=n, recommendation_id=rec, step_id=step, step_key=f"{step}@{key_due or due}",
                       offset_days=offset, roles=roles, status=status, title=f"Judul <{rec}>",
                       unit_id="15.71/dinas", unit_name="Dinas Uji", agency_id="15.71", region_code="15.71",
-                      indicator_code="x.1", priority="high", due_at=due_at.astimezone(timezone.utc))
+                      indicator_code="x.1", priority="high", due_at=due_at.astimezone(timezone.utc),
+                      framework=framework, cycle="2024", action=f"Tetapkan SOP <{rec}>.",
+                      evidence="SK penetapan standar pelayanan", evaluator="Ombudsman RI Perwakilan Jambi",
+                      report_ref="LHP 12/2025")
 
 
 def test_digest_items_fold_steps_and_drop_closed_or_rescheduled_lines():
@@ -175,15 +179,20 @@ def test_digest_items_fold_steps_and_drop_closed_or_rescheduled_lines():
     assert [i.state_text for i in items] == ["terlambat 40 hari", "jatuh tempo 7 hari lagi"]
 
 
-def test_email_is_in_indonesian_escaped_and_without_evidence():
+def test_email_to_the_unit_head_says_what_to_do_and_what_proves_it():
     items, _ = digest_items([_line(1), _line(2, rec="r2", due="2025-02-04", step="T+7", offset=7)], date(2025, 2, 11))
     digest = Digest(uid="u-1", channel=Channel.EMAIL, address="kadis@dinas.test", recipient_name="Kepala Dinas",
                     day=date(2025, 2, 11), items=tuple(items))
     message = render_email(digest, "Tindak Lanjut <noreply@uji.test>")
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert subject(digest) == "[Tindak Lanjut] 2 rekomendasi perlu ditindaklanjuti, 1 terlambat (11 Februari 2025)"
-    assert "Batas waktu: 18 Februari 2025 pukul 23.59 WIB (jatuh tempo 7 hari lagi)" in text
+    assert subject(digest) == "[Tindak Lanjut] 2 saran perbaikan perlu ditindaklanjuti, 1 terlambat (11 Februari 2025)"
+    assert "Batas waktu (target internal): 18 Februari 2025 pukul 23.59 WIB (jatuh tempo 7 hari lagi)" in text
+    assert "Yang perlu dilakukan: Tetapkan SOP <r1>." in text and "Tetapkan SOP &lt;r1&gt;." in html
+    assert "Bukti dukung yang diminta: SK penetapan standar pelayanan" in text
+    assert "Sumber: ombudsman-kepatuhan siklus 2024, evaluator Ombudsman RI Perwakilan Jambi, LHP 12/2025" in text
+    assert "saran perbaikan hasil penilaian" in " ".join(text.split())
+    assert text.rstrip().endswith("Hormat kami,\nTim Tindak Lanjut")
     assert "terlambat 7 hari" in text and "Prioritas: tinggi" in text
     assert "Judul <r1>" in text and "Judul &lt;r1&gt;" in html and "<r1>" not in html
     assert message["Message-ID"] == "<u-1@tindaklanjut>"
@@ -203,6 +212,19 @@ def test_an_escalation_asks_to_chase_and_decide_not_to_upload():
     for body in (message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()):
         assert "diteruskan kepada Anda karena melewati batas waktu" in " ".join(body.split())
         assert "bukti dukung diunggah" not in body
+        assert "Yang perlu dilakukan" not in body and "Bukti dukung yang diminta" not in body
+        assert "LHP 12/2025" in body
+
+
+def test_a_digest_mixing_frameworks_uses_the_neutral_word():
+    items, _ = digest_items([_line(1), _line(2, rec="r2", framework="panrb-pekppp")], date(2025, 2, 11))
+    digest = Digest(uid="u-4", channel=Channel.EMAIL, address="kadis@dinas.test", recipient_name="Kepala Dinas",
+                    day=date(2025, 2, 11), items=tuple(items))
+    assert {i.produces for i in items} == {"saran perbaikan", "rekomendasi perbaikan"}
+    assert subject(digest).startswith("[Tindak Lanjut] 2 butir perbaikan perlu ditindaklanjuti")
+    only_pekppp = Digest(uid="u-5", channel=Channel.EMAIL, address="kadis@dinas.test", recipient_name="Kepala Dinas",
+                         day=date(2025, 2, 11), items=(items[1],) if items[1].framework == "panrb-pekppp" else (items[0],))
+    assert subject(only_pekppp).startswith("[Tindak Lanjut] 1 rekomendasi perbaikan perlu")
 
 
 def test_every_item_links_to_its_page_in_the_workspace():

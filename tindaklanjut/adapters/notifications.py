@@ -48,10 +48,12 @@ _env.filters.update(tanggal=tanggal, prioritas=lambda p: PRIORITIES.get(p, p), p
 
 def subject(digest: Digest) -> str:
     overdue = f", {digest.overdue} terlambat" if digest.overdue else ""
-    return f"[Tindak Lanjut] {len(digest.items)} rekomendasi perlu ditindaklanjuti{overdue} ({tanggal(digest.day)})"
+    return (f"[Tindak Lanjut] {len(digest.items)} {digest.produces} perlu ditindaklanjuti{overdue} "
+            f"({tanggal(digest.day)})")
 
 
-def render_email(digest: Digest, sender: str, public_url: str = "http://127.0.0.1:8000") -> EmailMessage:
+def render_email(digest: Digest, sender: str, public_url: str = "http://127.0.0.1:8000",
+                 signature: str = "Tim Tindak Lanjut") -> EmailMessage:
     """The digest as an e-mail, every item linked to its page in the workspace."""
     message = EmailMessage()
     message["From"] = sender
@@ -60,7 +62,7 @@ def render_email(digest: Digest, sender: str, public_url: str = "http://127.0.0.
     message["Message-ID"] = f"<{digest.uid}@tindaklanjut>"
     message["Date"] = formatdate(localtime=False)       # RFC 5322 requires it; some relays reject mail without
     message[DELIVERY_HEADER] = digest.uid
-    context = {"digest": digest, "public_url": public_url.rstrip("/")}
+    context = {"digest": digest, "public_url": public_url.rstrip("/"), "signature": signature}
     message.set_content(_env.get_template("digest.txt.j2").render(**context))
     message.add_alternative(_env.get_template("digest.html.j2").render(**context), subtype="html")
     return message
@@ -179,7 +181,7 @@ class EmailChannel(DeliveryChannel):
 
     async def deliver_once(self, digest: Digest) -> str:
         s = self.settings
-        message = render_email(digest, s.smtp_sender, s.public_url)
+        message = render_email(digest, s.smtp_sender, s.public_url, s.mail_signature)
         try:
             errors, response = await aiosmtplib.send(
                 message, hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls,

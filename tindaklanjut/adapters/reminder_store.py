@@ -260,16 +260,23 @@ class SqlReminderStore(AbstractReminderStore):
             sa.select(delivery.c.id, delivery.c.recommendation_id, delivery.c.step, delivery.c.step_key,
                       delivery.c.offset_days, delivery.c.roles, rec.c.status, rec.c.title, rec.c.unit_id,
                       unit.c.name.label("unit_name"), rec.c.agency_id, unit.c.region_code, rec.c.indicator_code,
-                      rec.c.priority, rec.c.due_at, agency.c.kind.label("agency_kind"))
+                      rec.c.priority, rec.c.due_at, agency.c.kind.label("agency_kind"), rec.c.framework, rec.c.cycle,
+                      rec.c.action, rec.c.evidence,
+                      assessment.c.payload["evaluator"]["name"].as_string().label("evaluator"),
+                      assessment.c.payload["report_ref"].as_string().label("report_ref"))
             .select_from(delivery.join(rec, rec.c.id == delivery.c.recommendation_id)
-                         .join(unit, unit.c.id == rec.c.unit_id).join(agency, agency.c.id == rec.c.agency_id))
+                         .join(unit, unit.c.id == rec.c.unit_id).join(agency, agency.c.id == rec.c.agency_id)
+                         .outerjoin(assessment, sa.and_(assessment.c.assessment_id == rec.c.assessment_id,
+                                                        assessment.c.revision == rec.c.assessment_revision)))
             .where(delivery.c.digest_id == digest_id, delivery.c.status == "planned")
             .order_by(delivery.c.id))
         return [DigestLine(delivery_id=r.id, recommendation_id=r.recommendation_id, step_id=r.step,
                            step_key=r.step_key, offset_days=r.offset_days, roles=tuple(r.roles.split(",")),
                            status=r.status, title=r.title, unit_id=r.unit_id, unit_name=r.unit_name,
                            agency_id=r.agency_id, region_code=r.region_code, indicator_code=r.indicator_code,
-                           priority=r.priority, due_at=r.due_at, agency_kind=r.agency_kind) for r in rows]
+                           priority=r.priority, due_at=r.due_at, agency_kind=r.agency_kind, framework=r.framework,
+                           cycle=r.cycle, action=r.action, evidence=r.evidence, evaluator=r.evaluator,
+                           report_ref=r.report_ref) for r in rows]
 
     async def finish_digest(self, digest_id: int, *, status: str, at: datetime, delivered: Sequence[int],
                             dropped: Sequence[int], error: str | None = None) -> None:

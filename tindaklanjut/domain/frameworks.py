@@ -6,6 +6,8 @@ scores rounded to two decimals (88.00 -> A, 87.99 -> B).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -61,6 +63,9 @@ class Framework(BaseModel):
     score_range: tuple[float, float]
     follow_up_default: FollowUpDefault
     catalogue_prefix: str | None = None
+    # What the assessment hands the unit, in the framework's own words (Ombudsman: saran perbaikan;
+    # PEKPPP: rekomendasi perbaikan; BPK/APIP: rekomendasi).
+    produces: str = "rekomendasi"
     aspects: dict[str, AspectSpec] = Field(default_factory=dict)
     scales: list[Scale] = Field(min_length=1)
     # Frameworks that publish an opinion (Opini Ombudsman RI, 2025 onward): its allowed
@@ -83,6 +88,13 @@ class FrameworkCatalogue:
 
     def get(self, code: str) -> Framework | None:
         return self.frameworks.get(code)
+
+
+@lru_cache
+def produces(code: str) -> str:
+    """The framework's word for what it hands the unit ("rekomendasi" when unknown)."""
+    framework = load_frameworks().get(code)
+    return framework.produces if framework else "rekomendasi"
 
 
 def load_frameworks(text: str | None = None) -> FrameworkCatalogue:

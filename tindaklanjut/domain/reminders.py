@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tindaklanjut.domain.calendar import (ZONE_LABELS, _province_zones, is_working_day, next_working_day, previous_working_day,
                                           zone_for_region)
+from tindaklanjut.domain.frameworks import produces
 from tindaklanjut.domain.model import Status
 
 # Reminders run while the agency still has to act: submitted items wait for
@@ -410,6 +411,12 @@ class DigestLine:
     priority: str
     due_at: datetime
     agency_kind: str | None = None
+    framework: str = ""
+    cycle: str = ""
+    action: str = ""
+    evidence: str = ""
+    evaluator: str | None = None
+    report_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -430,6 +437,17 @@ class DigestItem:
     delivery_ids: tuple[int, ...]
     steps: tuple[str, ...]
     agency_kind: str | None = None
+    framework: str = ""
+    cycle: str = ""
+    action: str = ""
+    evidence: str = ""
+    evaluator: str | None = None
+    report_ref: str | None = None
+
+    @property
+    def produces(self) -> str:
+        """The framework's word for the item: saran perbaikan, rekomendasi perbaikan..."""
+        return produces(self.framework)
 
     @property
     def state_text(self) -> str:
@@ -452,6 +470,12 @@ class Digest:
     @property
     def overdue(self) -> int:
         return sum(1 for item in self.items if item.days_overdue > 0)
+
+    @property
+    def produces(self) -> str:
+        """One word for every item when they share it, else the neutral `butir perbaikan`."""
+        words = {item.produces for item in self.items}
+        return words.pop() if len(words) == 1 else "butir perbaikan"
 
     @property
     def escalated_only(self) -> bool:
@@ -487,6 +511,7 @@ def digest_items(lines: Sequence[DigestLine], day: date) -> tuple[list[DigestIte
             escalation_roles=tuple(r for r in roles if r != ContactRole.UNIT_HEAD),
             delivery_ids=tuple(line.delivery_id for line in rec_lines),
             steps=tuple(line.step_id for line in sorted(rec_lines, key=lambda line: line.offset_days)),
-            agency_kind=latest.agency_kind))
+            agency_kind=latest.agency_kind, framework=latest.framework, cycle=latest.cycle, action=latest.action,
+            evidence=latest.evidence, evaluator=latest.evaluator, report_ref=latest.report_ref))
     items.sort(key=lambda item: (-item.days_overdue, item.unit_name, item.title, item.recommendation_id))
     return items, dropped
