@@ -54,11 +54,27 @@ class Agency(_Payload):
     kind: AgencyKind
 
 
+NATIONAL_REGION = "00"     # a ministry's or national agency's unit with no region: Jakarta time, no province
+NATIONAL_KINDS = frozenset({AgencyKind.KEMENTERIAN, AgencyKind.LEMBAGA})
+
+
 class Unit(_Payload):
     id: Identifier
     name: Name
     agency: Agency
-    region_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2}){0,3}$")
+    region_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{2}(\.[0-9]{2}){0,3}$",
+        description="Kemendagri region code; ministries and national agencies may omit it (stored as "
+                    f"{NATIONAL_REGION!r}, Jakarta time)")
+
+    @model_validator(mode="after")
+    def _region_or_national(self) -> "Unit":
+        if self.region_code is None:
+            if self.agency.kind not in NATIONAL_KINDS:
+                raise ValueError("region_code is required for a regional government's unit "
+                                 "(only kementerian and lembaga may omit it)")
+            object.__setattr__(self, "region_code", NATIONAL_REGION)
+        return self
 
 
 class Indicator(_Payload):

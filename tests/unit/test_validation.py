@@ -87,3 +87,41 @@ def test_unknown_extra_fields_are_accepted(examples):
     document["traceparent"] = "00-abc-def-01"        # a CloudEvents extension
     document["data"]["extra_field"] = {"anything": 1}
     assert parse_assessment(_raw(document), CATALOGUE).model_extra == {"traceparent": "00-abc-def-01"}
+
+
+def test_a_ministry_may_omit_the_region_and_a_regional_government_may_not(examples):
+    import copy
+
+    ministry = copy.deepcopy(examples["pekppp-2024-prov-jambi-dinsos"])
+    unit = ministry["data"]["unit"]
+    unit.update(id="kemendagri/dukcapil-pusat", name="Ditjen Dukcapil")
+    unit["agency"] = {"id": "kemendagri", "name": "Kementerian Dalam Negeri", "kind": "kementerian"}
+    del unit["region_code"]
+    event = parse_assessment(_raw(ministry), load_frameworks())
+    assert event.data.unit.region_code == "00"
+    regional = copy.deepcopy(examples["pekppp-2024-prov-jambi-dinsos"])
+    del regional["data"]["unit"]["region_code"]
+    assert _code(_raw(regional)) == "invalid_payload"
+
+
+async def test_a_ministrys_deadline_ends_at_midnight_jakarta_time(examples):
+    import copy
+    from datetime import time
+
+    from tindaklanjut.ports.messages import IngestAssessment, Origin
+    from tindaklanjut.service_layer import commands
+    from tests.unit.test_command_handlers import Harness
+
+    ministry = copy.deepcopy(examples["ombudsman-2024-kota-jambi-disdukcapil"])
+    unit = ministry["data"]["unit"]
+    unit.update(id="kemenag/kua-pusat", name="Layanan KUA")
+    unit["agency"] = {"id": "kemenag", "name": "Kementerian Agama", "kind": "kementerian"}
+    del unit["region_code"]
+    harness = Harness()
+    report = await harness.handle(commands.IngestAssessments(messages=(
+        IngestAssessment(raw=_raw(ministry), origin=Origin(topic="t", offset=0)),)))
+    assert report.processed == 1
+    issued = list(harness.uow.recommendations.rows.values())
+    assert issued and {str(r.due_at.tzinfo) for r in issued} == {"Asia/Jakarta"}
+    assert {r.due_at.time() for r in issued} == {time(23, 59)}
+    assert harness.uow.directory.units["kemenag/kua-pusat"].region_code == "00"

@@ -27,9 +27,12 @@ def _province_zones() -> tuple[str, dict[str, str]]:
     return raw["default"], {str(k): v for k, v in raw["provinces"].items()}
 
 
+NATIONAL_REGION = "00"      # ministries and national agencies without a region: Jakarta time
+
+
 def known_region(region_code: str) -> bool:
-    """Is the code's province one of the 38 (`data/regions.yaml`)?"""
-    return region_code[:2] in _province_zones()[1]
+    """Is the code's province one of the 38 (`data/regions.yaml`), or the national code?"""
+    return region_code == NATIONAL_REGION or region_code[:2] in _province_zones()[1]
 
 
 def zone_for_region(region_code: str) -> ZoneInfo:
