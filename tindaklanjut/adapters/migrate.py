@@ -25,3 +25,10 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
 
 async def upgrade_async(database_url: str) -> None:
     await asyncio.to_thread(upgrade, database_url)
+
+
+def head_revisions() -> set[str]:
+    """The revisions a database at head has (one, since the merge of the 0003 branches)."""
+    from alembic.script import ScriptDirectory
+
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())

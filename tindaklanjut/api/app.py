@@ -13,12 +13,13 @@ from fastapi.staticfiles import StaticFiles
 
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
-from tindaklanjut.api.routes import assessments, cycles, overdue, recommendations, requests, status
+from tindaklanjut.api.health import HttpMetrics, Metrics
+from tindaklanjut.api.routes import assessments, cycles, health, overdue, recommendations, requests, status
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.web import app as web
 
 ROUTERS = (assessments.router, recommendations.router, requests.router, overdue.router, status.router,
-           cycles.router)
+           cycles.router, health.router)
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -75,6 +76,8 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
     # Pages and JSON compressed on the wire (CSRF tokens in pages are masked per response: web/deps.py).
     api.add_middleware(GZipMiddleware, minimum_size=2048)
+    api.state.metrics = Metrics(container)
+    api.add_middleware(HttpMetrics, metrics=api.state.metrics)
     api.add_exception_handler(ApiError, _api_error)
     api.add_exception_handler(BodyTooLarge, _too_large)
     api.add_api_route("/favicon.ico", _favicon, include_in_schema=False)

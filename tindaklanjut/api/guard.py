@@ -45,7 +45,8 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 CHART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_FILES_PER_FORM = 5
 # Paths that never depend on who is asking: no session lookup.
-NO_SESSION_PREFIXES = ("/static/", "/favicon.ico", "/docs", "/redoc", "/openapi.json")
+NO_SESSION_PREFIXES = ("/static/", "/favicon.ico", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz",
+                       "/metrics")
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " \
            "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
 
