@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import faust
 import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from tindaklanjut.bootstrap import Container
@@ -32,6 +33,23 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
                             offset=event.message.offset)
             await handle_until_committed(container, event.value, origin)
 
+    @app.task
+    async def cycle_window_closer() -> None:
+        """Its own scheduler: switching reminders off does not stop cycles from closing."""
+        await run_close_due_scheduler(container, container.clock)
+
+
+async def run_close_due_scheduler(container: Container, clock: Callable[[], datetime],
+                                  interval: float | None = None, stop: asyncio.Event | None = None) -> None:
+    scheduler = AsyncIOScheduler(timezone=timezone.utc)
+    add_close_due_job(scheduler, container, clock, interval or CLOSE_DUE_INTERVAL)
+    scheduler.start()
+    log.info("cycles.scheduler_started", interval=interval or CLOSE_DUE_INTERVAL)
+    try:
+        await (stop or asyncio.Event()).wait()
+    finally:
+        scheduler.shutdown(wait=False)
+
 
 async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
     """Close (or dead-letter); faust acknowledges the offset only after this returns."""
@@ -54,7 +72,7 @@ async def close_due_job(container: Container, clock: Callable[[], datetime]) -> 
 
 def add_close_due_job(scheduler, container: Container, clock: Callable[[], datetime],
                       interval: float = CLOSE_DUE_INTERVAL) -> None:
-    """Add the hourly close-due job to an APScheduler scheduler (the reminder
-    scheduler). The first run is one interval after the start."""
+    """Add the hourly close-due job to an APScheduler scheduler. The first run
+    is one interval after the start."""
     scheduler.add_job(close_due_job, IntervalTrigger(seconds=interval, timezone=timezone.utc), args=[container, clock],
                       id=CLOSE_DUE_JOB_ID, max_instances=1, coalesce=True, misfire_grace_time=None)

@@ -20,7 +20,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.bootstrap_reminders import Reminders, reminders
 from tindaklanjut.config import Settings
-from tindaklanjut.services.cycles import add_close_due_job
 
 log = structlog.get_logger(__name__)
 JOB_ID = "reminders.sweep"
@@ -43,7 +42,6 @@ def make_scheduler(service: Reminders, interval: float) -> AsyncIOScheduler:
     scheduler.add_job(sweep_job, IntervalTrigger(seconds=interval, timezone=timezone.utc), args=[service],
                       id=JOB_ID, max_instances=1, coalesce=True, misfire_grace_time=None,
                       next_run_time=datetime.now(timezone.utc))
-    add_close_due_job(scheduler, service.container, service.clock)   # cycles close when their window ends
     return scheduler
 
 

@@ -99,14 +99,18 @@ def sweep(now: Annotated[str | None, typer.Option(help="sweep as if it were this
     data = report.as_dict()
     if format is Format.json:
         sys.stdout.write(json.dumps(data) + "\n")
-        return
-    table = Table(title=f"Sapuan pengingat {instant.isoformat()}")
-    table.add_column("counter")
-    table.add_column("value", justify="right")
-    for name, value in data.items():
-        if name not in ("now", "timings"):
-            table.add_row(name, str(value))
-    console.print(table)
+    else:
+        table = Table(title=f"Sapuan pengingat {instant.isoformat()}")
+        table.add_column("counter")
+        table.add_column("value", justify="right")
+        for name, value in data.items():
+            if name not in ("now", "timings"):
+                table.add_row(name, str(value))
+        console.print(table)
+    if report.failed or report.retrying:
+        err.print(f"[red]{report.failed} ringkasan gagal dikirim, {report.retrying} akan dicoba lagi pada sapuan "
+                  f"berikutnya (lihat `tindaklanjut reminders list`)[/red]")
+        raise typer.Exit(1)
 
 
 @reminders_app.command("list")

@@ -208,20 +208,22 @@ async def test_a_cycle_closed_event_closes_once_and_bad_ones_are_dead_lettered(c
     assert await _count(container, orm.OutboxRow, orm.OutboxRow.topic == "deadletter") == 4
 
 
-async def test_the_scheduled_close_due_job_closes_ended_cycles(container):
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+async def test_the_scheduled_close_due_job_closes_ended_cycles_with_reminders_off(container):
+    """The window closer has its own scheduler: the reminder switch does not touch it."""
+    import asyncio
 
-    from tindaklanjut.services.cycles import add_close_due_job
+    from tindaklanjut.services.cycles import run_close_due_scheduler
 
-    scheduler = AsyncIOScheduler(timezone=timezone.utc)
-    add_close_due_job(scheduler, container, lambda: CLOSE, interval=0.05)
-    scheduler.start()
+    container.settings = container.settings.model_copy(update={"reminders_enabled": False})
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_close_due_scheduler(container, lambda: CLOSE, interval=0.05, stop=stop))
     try:
         async def both_closed():
             return await _count(container, CycleReportRow) == 2
         await wait_for(both_closed, timeout=20, interval=0.05)
     finally:
-        scheduler.shutdown(wait=False)
+        stop.set()
+        await running
     async with container.sessions() as session:
         rows = (await session.scalars(select(CycleReportRow).order_by(CycleReportRow.framework))).all()
     assert [(r.framework, r.closed_by, r.closed_at) for r in rows] == [

@@ -127,6 +127,21 @@ async def test_contacts_import_updates_and_sweep_runs_once_from_the_command_line
             ("sent", 4, 1), ("sent", 4, 1)]
 
 
+async def test_a_sweep_with_the_mail_server_down_exits_non_zero_and_keeps_the_digest_for_later(settings):
+    from tests.conftest import free_port
+
+    units = await seed(settings.resolved_database_url, units=1, per_unit=1, due=DUE)
+    with SmtpSink() as smtp:
+        await _directory(settings, units)
+        env = _env(settings, smtp, TINDAKLANJUT_SMTP_PORT=str(free_port()))      # nothing listens there
+        result = cli("sweep", "--now", SWEEP_AT, "--format", "json", env=env)
+        assert result.returncode == 1
+        assert json.loads(result.stdout)["retrying"] == 1 and "akan dicoba lagi" in result.stderr
+        [digest] = await _rows(settings, ReminderDigestRow)
+        assert digest.status == "retrying" and digest.lease_until is not None and digest.last_error
+        assert {d.status for d in await _rows(settings, ReminderDeliveryRow)} == {"planned"}
+
+
 async def test_the_scheduler_sweeps_on_its_own_and_delivers_once(settings):
     units = await seed(settings.resolved_database_url, units=3, per_unit=1, due=DUE)
     with SmtpSink() as smtp, WebhookSink(SECRET) as hooks:

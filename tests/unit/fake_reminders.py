@@ -131,8 +131,8 @@ class FakeReminderStore(AbstractReminderStore):
 
     # ----------------------------------------------------------------- sending
     async def claim_digest(self, zones, *, wall_now, lease_until, owner):
-        for status, usable in (("pending", lambda d: True),
-                               ("sending", lambda d: d["lease_until"] is not None and d["lease_until"] < wall_now)):
+        expired = lambda d: d["lease_until"] is not None and d["lease_until"] < wall_now     # noqa: E731
+        for status, usable in (("pending", lambda d: True), ("sending", expired), ("retrying", expired)):
             for digest_id in sorted(self.digests):
                 d = self.digests[digest_id]
                 if d["status"] == status and d["zone"] in zones and usable(d):
@@ -164,10 +164,10 @@ class FakeReminderStore(AbstractReminderStore):
         payload = self.uow.assessments.payloads.get((rec.assessment_id, rec.assessment_revision)) or {}
         return {"evaluator": (payload.get("evaluator") or {}).get("name"), "report_ref": payload.get("report_ref")}
 
-    async def finish_digest(self, digest_id, *, status, at, delivered, dropped, error=None):
-        self.digests[digest_id].update(status=status, sent_at=at if status == "sent" else None, lease_until=None,
+    async def finish_digest(self, digest_id, *, status, at, delivered, dropped, error=None, retry_at=None):
+        self.digests[digest_id].update(status=status, sent_at=at if status == "sent" else None, lease_until=retry_at,
                                        error=error)
-        for delivery_id in delivered:
+        for delivery_id in delivered if status != "retrying" else ():
             self.deliveries[delivery_id]["status"] = "sent" if status == "sent" else "failed"
         for delivery_id in dropped:
             self.deliveries[delivery_id]["status"] = "cancelled"

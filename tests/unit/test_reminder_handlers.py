@@ -191,11 +191,44 @@ async def test_windows_one_digest_a_day_and_deferral(h):
     assert second[0].uid != second[1].uid
 
 
+async def test_a_passing_failure_is_sent_again_by_a_later_sweep_and_gives_up_after_its_claims(h):
+    from tindaklanjut.domain.reminders import MAX_DIGEST_CLAIMS, retry_after
+
+    h.email.flaky["walikota@jambikota.test"] = 2 * MAX_DIGEST_CLAIMS       # every try of every claim fails
+    h.email.flaky["organisasi@jambikota.test"] = 2                         # the first claim's two tries fail
+    first = await sweep(h, "2025-02-04T08:00+07:00")
+    assert (first.sent, first.failed, first.retrying) == (6, 0, 2)
+    store = h.uow.reminders
+    by_address = {d["address"]: (i, d) for i, d in store.digests.items()}
+    organisasi_id, organisasi = by_address["organisasi@jambikota.test"]
+    assert organisasi["status"] == "retrying" and "ConnectionError" in organisasi["error"]
+    assert {d["status"] for d in store.deliveries.values() if d["digest_id"] == organisasi_id} == {"planned"}
+    assert not any(e["data"]["recipient_name"] == "Kabag Organisasi"
+                   for e in outbox(h, "tindaklanjut.reminder.sent.v1"))
+    assert retry_after(1).total_seconds() == 900 and retry_after(2) == 2 * retry_after(1)
+    assert retry_after(50).total_seconds() == 6 * 3600
+    # The wall clock has not moved past the pause: nothing is claimed again.
+    same = await sweep(h, "2025-02-04T08:00+07:00")
+    assert (same.sent, same.retrying) == (0, 0)
+    for _claim in range(2, MAX_DIGEST_CLAIMS + 1):     # later sweeps, each after the pause
+        wall_now = by_address["walikota@jambikota.test"][1]["lease_until"] + timedelta(seconds=1)
+        report = await reminders.send_digests(
+            at("2025-02-04T08:00+07:00"), uow=lambda: h.uow, policy=h.dependencies["reminder_policy"],
+            channels={"email": h.email, "webhook": h.webhook}, lease_seconds=900, concurrency=1, owner="uji",
+            report=reminders.SweepReport(now=wall_now), wall_clock=lambda: wall_now)
+        assert report is None
+    walikota = by_address["walikota@jambikota.test"][1]
+    assert (walikota["status"], walikota["claims"]) == ("failed", MAX_DIGEST_CLAIMS)
+    assert organisasi["status"] == "sent" and organisasi["claims"] == 2
+    assert {d["status"] for d in store.deliveries.values() if d["digest_id"] == organisasi_id} == {"sent"}
+    assert any(e["data"]["recipient_name"] == "Kabag Organisasi" for e in outbox(h, "tindaklanjut.reminder.sent.v1"))
+
+
 async def test_a_refused_address_fails_its_digest_and_a_flaky_one_is_retried(h):
     h.email.refuse.add("walikota@jambikota.test")
     h.webhook.flaky["https://hook.test/sekda"] = 1
     report = await sweep(h, "2025-02-04T08:00+07:00")
-    assert (report.sent, report.failed) == (7, 1)
+    assert (report.sent, report.failed, report.retrying) == (7, 1, 0)
     store = h.uow.reminders
     failed = next(d for d in store.digests.values() if d["address"] == "walikota@jambikota.test")
     assert failed["status"] == "failed" and "550" in failed["error"]

@@ -114,6 +114,7 @@ class AttemptLog(Protocol):
 class Outcome:
     sent: bool
     detail: str
+    permanent: bool = False     # refused for good (550, HTTP 4xx): another sweep will not try again
 
 
 class Permanent(Exception):
@@ -161,7 +162,7 @@ class DeliveryChannel(ABC):
                     await log.finished(handle, "sent", detail)
                     return Outcome(True, detail)
         except Permanent as exc:
-            return Outcome(False, str(exc))
+            return Outcome(False, str(exc), permanent=True)
         except Exception as exc:
             return Outcome(False, _detail(exc))
         raise AssertionError("unreachable")

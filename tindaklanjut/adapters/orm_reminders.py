@@ -60,7 +60,7 @@ class ReminderDigestRow(SQLModel, table=True):
     name: str
     digest_date: date
     zone: str
-    status: str = "pending"                # pending | sending | sent | failed | cancelled
+    status: str = "pending"                # pending | sending | retrying | sent | failed | cancelled
     claims: int = 0
     lease_owner: str | None = None
     lease_until: datetime | None = _ts(nullable=True)

@@ -240,7 +240,8 @@ class SqlReminderStore(AbstractReminderStore):
             return None
         row = None
         # Two index-friendly probes (status, id) rather than one OR: pending first, then expired leases.
-        for status, extra in (("pending", sa.true()), ("sending", digest.c.lease_until < wall_now)):
+        for status, extra in (("pending", sa.true()), ("sending", digest.c.lease_until < wall_now),
+                              ("retrying", digest.c.lease_until < wall_now)):
             candidate = (sa.select(digest.c.id).where(digest.c.status == status, extra, digest.c.zone.in_(zones))
                          .order_by(digest.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
             row = (await self.session.execute(
@@ -279,10 +280,11 @@ class SqlReminderStore(AbstractReminderStore):
                            report_ref=r.report_ref) for r in rows]
 
     async def finish_digest(self, digest_id: int, *, status: str, at: datetime, delivered: Sequence[int],
-                            dropped: Sequence[int], error: str | None = None) -> None:
+                            dropped: Sequence[int], error: str | None = None,
+                            retry_at: datetime | None = None) -> None:
         await self.session.execute(digest.update().where(digest.c.id == digest_id).values(
-            status=status, sent_at=at if status == "sent" else None, lease_until=None, last_error=error))
-        if delivered:
+            status=status, sent_at=at if status == "sent" else None, lease_until=retry_at, last_error=error))
+        if delivered and status != "retrying":
             await self.session.execute(delivery.update().where(delivery.c.id.in_(delivered)).values(
                 status="sent" if status == "sent" else "failed", sent_at=at if status == "sent" else None))
         if dropped:

@@ -484,6 +484,18 @@ class Digest:
         return bool(self.items) and all(item.escalation_roles for item in self.items)
 
 
+# A digest whose channel failed for a passing reason (server down, timeout) goes out again in a later
+# sweep, after a growing pause; a refusal for good, or too many claims, ends it as `failed`.
+MAX_DIGEST_CLAIMS = 5
+RETRY_FIRST = timedelta(minutes=15)
+RETRY_MAX = timedelta(hours=6)
+
+
+def retry_after(claims: int) -> timedelta:
+    """The pause before the next claim of a digest claimed `claims` times: 15 min, 30, 60... at most 6 h."""
+    return min(RETRY_FIRST * 2 ** min(max(0, claims - 1), 10), RETRY_MAX)
+
+
 def digest_items(lines: Sequence[DigestLine], day: date) -> tuple[list[DigestItem], list[int]]:
     """Fold the stored deliveries of one digest into one item per
     recommendation. Lines whose recommendation has closed, or whose deadline

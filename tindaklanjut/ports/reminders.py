@@ -100,15 +100,18 @@ class AbstractReminderStore(ABC):
     @abstractmethod
     async def claim_digest(self, zones: Sequence[str], *, wall_now: datetime, lease_until: datetime, owner: str
                            ) -> ClaimedDigest | None:
-        """Lease the next digest that may go out now: pending, or left
-        `sending` by a sender whose lease ran out (it crashed)."""
+        """Lease the next digest that may go out now: pending, left `sending` by a
+        sender whose lease ran out (it crashed), or `retrying` whose pause is over."""
 
     @abstractmethod
     async def digest_lines(self, digest_id: int) -> list[DigestLine]: ...
 
     @abstractmethod
     async def finish_digest(self, digest_id: int, *, status: str, at: datetime, delivered: Sequence[int],
-                            dropped: Sequence[int], error: str | None = None) -> None: ...
+                            dropped: Sequence[int], error: str | None = None,
+                            retry_at: datetime | None = None) -> None:
+        """`sent` or `failed` end the digest and its deliveries; `retrying` keeps the deliveries
+        planned and lets `claim_digest` take the digest again from `retry_at`."""
 
     @abstractmethod
     async def start_attempt(self, digest_id: int, channel: str, number: int, at: datetime) -> int: ...

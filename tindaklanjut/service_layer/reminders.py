@@ -13,7 +13,9 @@ A sweep at instant `now` has two phases:
    send it, then mark it and its deliveries sent and write the
    `reminder.sent` events in one transaction. A sender killed mid-send leaves
    the digest `sending`; when its lease runs out another sweep sends it again
-   under the same Message-ID / delivery id.
+   under the same Message-ID / delivery id. A digest whose channel failed for
+   a passing reason is `retrying`: a later sweep sends it again after a
+   growing pause (`domain.reminders.retry_after`), up to a few claims.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.repositories import AbstractOutbox
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 from tindaklanjut.domain.calendar import zone_for_region
-from tindaklanjut.domain.reminders import (Contact, ContactBook, Digest, DigestItem, DigestLine, PlannedDelivery,
-                                           PlannedEscalation, ReminderPolicy, all_zones, digest_items,
-                                           plan_reminders)
+from tindaklanjut.domain.reminders import (MAX_DIGEST_CLAIMS, Contact, ContactBook, Digest, DigestItem, DigestLine,
+                                           PlannedDelivery, PlannedEscalation, ReminderPolicy, all_zones,
+                                           digest_items, plan_reminders, retry_after)
 from tindaklanjut.events import escalation as escalation_wire
 from tindaklanjut.events import reminder as reminder_wire
 from tindaklanjut.events.envelope import new_envelope, topic_for_type
@@ -61,7 +63,8 @@ class SweepReport:
     escalations: int = 0
     unroutable: int = 0
     sent: int = 0
-    failed: int = 0
+    failed: int = 0          # refused for good, or out of claims: the digest is `failed`
+    retrying: int = 0        # a passing failure: the digest goes out again in a later sweep
     cancelled: int = 0
     # claim: selecting and locking the due rows; lookup: their deliveries, escalations and contacts;
     # plan: the whole planning transaction (claim and lookup included); send: leasing and sending digests.
@@ -273,10 +276,15 @@ async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -
         digest, _Attempts(uow, claimed.id, claimed.channel.value, wall_clock))
     included = [i for item in items for i in item.delivery_ids]
     by_id = {line.delivery_id: line for line in lines}
+    if outcome.sent:
+        status, retry_at = "sent", None
+    elif outcome_is_permanent(outcome) or claimed.claims >= MAX_DIGEST_CLAIMS:
+        status, retry_at = "failed", None
+    else:
+        status, retry_at = "retrying", wall_clock() + retry_after(claimed.claims)
     async with uow() as work:
-        await work.reminders.finish_digest(claimed.id, status="sent" if outcome.sent else "failed", at=now,
-                                           delivered=included, dropped=dropped,
-                                           error=None if outcome.sent else outcome.detail)
+        await work.reminders.finish_digest(claimed.id, status=status, at=now, delivered=included, dropped=dropped,
+                                           error=None if outcome.sent else outcome.detail, retry_at=retry_at)
         if outcome.sent:
             for item in items:
                 for delivery_id in item.delivery_ids:
@@ -284,10 +292,17 @@ async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -
         await work.commit()
     if outcome.sent:
         report.sent += 1
+        return
+    if status == "retrying":
+        report.retrying += 1
     else:
         report.failed += 1
-        log.warning("reminders.digest_failed", digest=claimed.id, channel=claimed.channel.value,
-                    detail=outcome.detail)
+    log.warning("reminders.digest_failed", digest=claimed.id, channel=claimed.channel.value, detail=outcome.detail,
+                status=status, retry_at=retry_at.isoformat() if retry_at else None)
+
+
+def outcome_is_permanent(outcome) -> bool:
+    return bool(getattr(outcome, "permanent", False))
 
 
 async def run_sweep(command: commands.RunSweep, new_uow: Callable[[], AbstractUnitOfWork],
