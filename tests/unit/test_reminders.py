@@ -304,7 +304,7 @@ async def test_retries_back_off_exponentially_and_stop_at_the_limit():
     assert (await channel.send(None, log)).sent and log.tries == [[1, "retry"], [2, "sent"]]
     log = FakeLog()
     channel = Scripted([Permanent("HTTP 400")], max_attempts=4, backoff_base=0.5, backoff_max=9)
-    assert await channel.send(None, log) == Outcome(False, "HTTP 400") and log.tries == [[1, "failed"]]
+    assert await channel.send(None, log) == Outcome(False, "HTTP 400", permanent=True) and log.tries == [[1, "failed"]]
 
 
 def test_contact_file_errors_name_the_row():
