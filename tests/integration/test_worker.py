@@ -58,9 +58,11 @@ async def test_worker_issues_recommendations_dead_letters_and_survives_restart(k
 
 async def test_events_from_the_cloudevents_sdk_in_both_modes_are_processed(kafka_settings, examples, tmp_path):
     """What real clients send (the official SDK's structured and binary Kafka
-    messages) goes through the worker; a refused binary message keeps its key
-    and `ce_*` headers on the dead-letter topic."""
+    messages, produced by confluent-kafka (librdkafka) and by aiokafka) goes
+    through the worker; a refused binary message keeps its key and `ce_*`
+    headers on the dead-letter topic."""
     from aiokafka import AIOKafkaProducer
+    from confluent_kafka import Producer
 
     from tests.unit.test_cloudevents_sdk import _v1, _v2
 
@@ -72,10 +74,17 @@ async def test_events_from_the_cloudevents_sdk_in_both_modes_are_processed(kafka
     broken["id"] = "broken-binary"
     broken["data"]["score"] = "tinggi"
     messages.append(_v2(broken, "binary"))
+    librdkafka = Producer({"bootstrap.servers": settings.kafka_bootstrap, "acks": "all"})
+    delivered = []
+    for value, headers, key in messages[:2]:           # both SDK generations, binary mode
+        librdkafka.produce(settings.topic("assessment.published"), value=value, headers=headers,
+                           key=key.encode() if isinstance(key, str) else key,
+                           on_delivery=lambda error, message: delivered.append(error))
+    assert librdkafka.flush(30) == 0 and delivered == [None, None]
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        for value, headers, key in messages:
+        for value, headers, key in messages[2:]:
             await producer.send_and_wait(settings.topic("assessment.published"), value=value,
                                          key=key.encode() if isinstance(key, str) else key, headers=headers)
     finally:
