@@ -130,7 +130,8 @@ DEMO_ACCOUNTS_KEY = "demo_accounts_created"
 DEMO_ACCOUNTS = (  # name, role, agency: one per role, for the sample data (Kota Jambi, Provinsi Jambi)
     ("opd.kotajambi", Role.AGENCY, "15.71"),
     ("opd.provjambi", Role.AGENCY, "15"),
-    ("verifikator", Role.EVALUATOR, None),
+    ("evaluator", Role.EVALUATOR, None),
+    ("inspektorat.kotajambi", Role.VERIFIER, "15.71"),
     ("sekda.kotajambi", Role.SECRETARY, "15.71"),
     ("admin", Role.ADMIN, None),
 )

@@ -14,7 +14,8 @@ STATUS = {"open": "Belum ditindaklanjuti", "in_progress": "Dalam proses", "submi
           "changes_requested": "Perlu perbaikan", "verified": "Terverifikasi",
           "not_actionable": "Tidak dapat ditindaklanjuti", "superseded": "Digantikan", "lapsed": "Kedaluwarsa"}
 PRIORITY = {"high": "Tinggi", "medium": "Sedang", "low": "Rendah"}
-ROLE = {"agency": "Instansi (OPD)", "evaluator": "Evaluator / verifikator", "secretary": "Sekretariat",
+ROLE = {"agency": "Instansi (OPD)", "evaluator": "Evaluator", "verifier": "Verifikator (APIP/Organisasi)",
+        "secretary": "Sekretariat",
         "admin": "Admin"}
 ACTION = {"action_recorded": "mencatat tindak lanjut", "evidence_added": "mengunggah bukti dukung",
           "submitted": "mengajukan verifikasi", "verified": "memverifikasi: tindak lanjut sesuai",

@@ -1,7 +1,7 @@
 """The workspace in a real browser: Debian's Chromium driven by Playwright.
 
 One recommendation goes from open to verified through the pages only (an
-agency uploads evidence and submits, the verifier downloads the same bytes and
+agency uploads evidence and submits, the verifier (the city's inspectorate) downloads the same bytes and
 asks for changes, the agency answers and resubmits, the verifier verifies, the
 secretary's completion rate goes up). Also: another agency gets 404 for the
 item and its evidence, a POST without the CSRF token gets 403, axe-core finds
@@ -39,7 +39,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "kata-sandi-peramban-1"
 NOW = datetime(2025, 9, 1, 2, 0, tzinfo=timezone.utc)       # every example is overdue: the overdue pages have rows
-ACCOUNTS = {"opd-kota": (Role.AGENCY, "15.71"), "opd-prov": (Role.AGENCY, "15"), "verifikator": (Role.EVALUATOR, None),
+ACCOUNTS = {"opd-kota": (Role.AGENCY, "15.71"), "opd-prov": (Role.AGENCY, "15"),
+            "verifikator": (Role.VERIFIER, "15.71"), "evaluator": (Role.EVALUATOR, None),
             "sekda-kota": (Role.SECRETARY, "15.71"), "admin": (Role.ADMIN, None)}
 EVIDENCE = b"%PDF-1.4\n% SK penetapan standar pelayanan\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -238,7 +239,7 @@ PAGES = {  # who opens which page (every page of the workspace)
     "rekomendasi-terlambat": ("opd-kota", "/rekomendasi?terlambat=1"),
     "rekomendasi-item": ("opd-kota", "ITEM"),
     "verifikasi": ("verifikator", "/verifikasi"),
-    "unggah-penilaian": ("verifikator", "/unggah-penilaian"),
+    "unggah-penilaian": ("evaluator", "/unggah-penilaian"),
     "ringkasan": ("sekda-kota", "/ringkasan"),
     "terlambat": ("sekda-kota", "/terlambat"),
     "laporan": ("sekda-kota", "/laporan"),

@@ -437,3 +437,33 @@ def test_the_access_rule_for_each_role():
     assert can_see(ORI, "99", "99") and can_see(Actor("root", Role.ADMIN), "99", "99")
     assert owns(KOTA, "15.71") and not owns(KOTA, "15") and not owns(government, "15") and not owns(ORI, "15")
     assert owns(Actor("root", Role.ADMIN), "15")
+
+
+async def test_a_verifier_checks_evidence_in_its_own_government_where_the_framework_allows(h):
+    from tindaklanjut.domain.frameworks import FrameworkCatalogue
+
+    inspektorat = Actor("inspektorat-kota", Role.VERIFIER, agency_id="15.71")
+    city, province = h.ids("15.71")[0], h.ids("15")[0]
+    for rid, actor in ((city, KOTA), (province, PROV)):
+        await h.handle(commands.AttachEvidence(actor=actor, recommendation_id=rid, filename="sk.pdf",
+                                               content=b"%PDF-1.4"))
+        await h.handle(commands.SubmitFollowUp(actor=actor, recommendation_id=rid))
+    with pytest.raises(NotFound):                                   # another government's item
+        await h.handle(commands.VerifyFollowUp(actor=inspektorat, recommendation_id=province))
+    only_evaluators = FrameworkCatalogue({code: f.model_copy(update={"verified_by": ("evaluator",)})
+                                          for code, f in h.dependencies["catalogue"].frameworks.items()})
+    strict = h.bus_with(catalogue=only_evaluators)
+    with pytest.raises(NotPermitted, match="evaluator"):
+        await strict.handle(commands.VerifyFollowUp(actor=inspektorat, recommendation_id=city))
+    assert h.status(city) is Status.SUBMITTED
+    await h.handle(commands.RequestChanges(actor=inspektorat, recommendation_id=city, comment="SK belum ditandatangani"))
+    assert h.status(city) is Status.CHANGES_REQUESTED
+    assert h.audit(city)[-1] == ("changes_requested", "inspektorat-kota")
+    request = await h.handle(commands.RequestExtension(actor=KOTA, recommendation_id=city, reason="anggaran",
+                                                       new_due_date=date(2025, 6, 1)))
+    with pytest.raises(NotPermitted):
+        await strict.handle(commands.DecideRequest(actor=inspektorat, request_id=request.id, approve=True))
+    await h.handle(commands.DecideRequest(actor=inspektorat, request_id=request.id, approve=True))
+    assert h.uow.recommendations.rows[city].due_date >= date(2025, 6, 1)     # 1 June is a Sunday: a working day on
+    with pytest.raises(DomainError, match="verifikator wajib"):
+        await h.handle(commands.AddUser(name="apip", role=Role.VERIFIER))

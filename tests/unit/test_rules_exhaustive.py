@@ -13,7 +13,8 @@ from tindaklanjut.domain.model import Priority, Recommendation, Scope
 
 AT = datetime(2025, 1, 10, 2, 0, tzinfo=timezone.utc)
 ACTORS = {Role.AGENCY: Actor("opd", Role.AGENCY, agency_id="15"), Role.EVALUATOR: Actor("ori", Role.EVALUATOR),
-          Role.SECRETARY: Actor("sekda", Role.SECRETARY, region="15"), Role.ADMIN: Actor("admin", Role.ADMIN)}
+          Role.SECRETARY: Actor("sekda", Role.SECRETARY, region="15"), Role.ADMIN: Actor("admin", Role.ADMIN),
+          Role.VERIFIER: Actor("inspektorat", Role.VERIFIER, agency_id="15")}
 
 # The lifecycle as the domain documents it (docs/api.md): from which statuses each action may start, and where
 # it leads. Written out again here on purpose: a change to TRANSITIONS must be a change to this table too.
@@ -34,6 +35,9 @@ EXPECTED = {
 }
 AGENCY_ACTIONS = {Action.RECORD_ACTION, Action.ADD_EVIDENCE, Action.SUBMIT, Action.REQUEST_NOT_ACTIONABLE,
                   Action.REQUEST_EXTENSION}
+# The verifier (APIP, Biro/Bagian Organisasi) checks evidence and decides requests; lapsing is the evaluator's.
+CHECKING_ACTIONS = {Action.VERIFY, Action.REQUEST_CHANGES, Action.APPROVE_NOT_ACTIONABLE,
+                    Action.REJECT_NOT_ACTIONABLE, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION}
 
 
 def _recommendation(status: Status) -> Recommendation:
@@ -47,7 +51,8 @@ def _recommendation(status: Status) -> Recommendation:
 def test_the_table_is_the_documented_one():
     assert {a: (set(f), t) for a, (f, t) in TRANSITIONS.items()} == EXPECTED
     assert {a for a, roles in PERFORMED_BY.items() if roles == {Role.AGENCY}} == AGENCY_ACTIONS
-    assert all(roles == {Role.EVALUATOR} for a, roles in PERFORMED_BY.items() if a not in AGENCY_ACTIONS)
+    assert {a for a, roles in PERFORMED_BY.items() if roles == {Role.EVALUATOR, Role.VERIFIER}} == CHECKING_ACTIONS
+    assert {a for a, roles in PERFORMED_BY.items() if roles == {Role.EVALUATOR}} == {Action.LAPSE}
 
 
 @pytest.mark.parametrize("status", list(Status))
@@ -68,7 +73,7 @@ def test_every_action_from_every_status(action, status):
     assert rec.had_action is (action in (Action.RECORD_ACTION, Action.SUBMIT))
 
 
-@pytest.mark.parametrize("role", [Role.AGENCY, Role.EVALUATOR, Role.SECRETARY])
+@pytest.mark.parametrize("role", [Role.AGENCY, Role.EVALUATOR, Role.SECRETARY, Role.VERIFIER])
 @pytest.mark.parametrize("action", list(Action))
 def test_only_the_performing_role_or_an_admin_may_act(action, role):
     allowed_from, _ = EXPECTED[action]

@@ -56,7 +56,9 @@ def require(*roles: Role) -> Callable:
 
 AgencyActor = Annotated[Actor, Depends(require(Role.AGENCY))]
 EvaluatorActor = Annotated[Actor, Depends(require(Role.EVALUATOR))]
-ReaderActor = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR))]
+# Checks evidence and decides requests: the evaluator, or a verifier where the framework allows it.
+VerifierActor = Annotated[Actor, Depends(require(Role.EVALUATOR, Role.VERIFIER))]
+ReaderActor = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR, Role.VERIFIER))]
 
 
 async def dispatch(container: Container, command: Command) -> Any:

@@ -40,7 +40,7 @@ def scoped(query: Select, actor: Actor) -> Select:
     """Restrict a query over recommendations (joined with agency) to the actor's view."""
     if actor.role is Role.AGENCY:
         return query.where(R.agency_id == actor.agency_id)
-    if actor.role is Role.SECRETARY:       # one government, or read-only oversight of a region (domain.access)
+    if actor.role in (Role.SECRETARY, Role.VERIFIER):   # one government, or a whole region (domain.access)
         if actor.agency_id:
             return query.where(R.agency_id == actor.agency_id)
         return query.where(region_clause(A.region_code, actor.region or ""))

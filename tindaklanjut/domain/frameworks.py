@@ -6,6 +6,8 @@ scores rounded to two decimals (88.00 -> A, 87.99 -> B).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from functools import lru_cache
 
 from dataclasses import dataclass
@@ -66,6 +68,9 @@ class Framework(BaseModel):
     # What the assessment hands the unit, in the framework's own words (Ombudsman: saran perbaikan;
     # PEKPPP: rekomendasi perbaikan; BPK/APIP: rekomendasi).
     produces: str = "rekomendasi"
+    # Who may check the agency's evidence: the evaluator always; `verifier` lets the government's
+    # inspectorate (APIP) or Biro/Bagian Organisasi do it, scoped to its government or region.
+    verified_by: tuple[Literal["evaluator", "verifier"], ...] = ("evaluator", "verifier")
     aspects: dict[str, AspectSpec] = Field(default_factory=dict)
     scales: list[Scale] = Field(min_length=1)
     # Frameworks that publish an opinion (Opini Ombudsman RI, 2025 onward): its allowed

@@ -37,6 +37,7 @@ def in_region(region_code: str, region: str) -> bool:
 
 class Role(StrEnum):
     EVALUATOR = "evaluator"
+    VERIFIER = "verifier"          # checks evidence for one government or region (the inspectorate, the Biro/Bagian Organisasi)
     AGENCY = "agency"
     SECRETARY = "secretary"
     ADMIN = "admin"
@@ -117,12 +118,12 @@ PERFORMED_BY: dict[Action, frozenset[Role]] = {
     Action.SUBMIT: frozenset({Role.AGENCY}),
     Action.REQUEST_NOT_ACTIONABLE: frozenset({Role.AGENCY}),
     Action.REQUEST_EXTENSION: frozenset({Role.AGENCY}),
-    Action.VERIFY: frozenset({Role.EVALUATOR}),
-    Action.REQUEST_CHANGES: frozenset({Role.EVALUATOR}),
-    Action.APPROVE_NOT_ACTIONABLE: frozenset({Role.EVALUATOR}),
-    Action.REJECT_NOT_ACTIONABLE: frozenset({Role.EVALUATOR}),
-    Action.APPROVE_EXTENSION: frozenset({Role.EVALUATOR}),
-    Action.REJECT_EXTENSION: frozenset({Role.EVALUATOR}),
+    Action.VERIFY: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.REQUEST_CHANGES: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.APPROVE_NOT_ACTIONABLE: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.REJECT_NOT_ACTIONABLE: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.APPROVE_EXTENSION: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.REJECT_EXTENSION: frozenset({Role.EVALUATOR, Role.VERIFIER}),
     Action.LAPSE: frozenset({Role.EVALUATOR}),
 }
 
@@ -189,7 +190,7 @@ class FollowUpRequest:
             raise IllegalTransition(f"permohonan sudah diputuskan ({self.status.value})")
         if actor.name == self.requested_by:
             raise NotPermitted("pemohon tidak dapat memutuskan permohonannya sendiri")
-        if actor.role not in (Role.EVALUATOR, Role.ADMIN):
+        if actor.role not in (Role.EVALUATOR, Role.VERIFIER, Role.ADMIN):
             raise NotPermitted(f"peran {actor.role.value} tidak berwenang memutuskan permohonan")
         self.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
         self.decided_by, self.decided_at, self.decision_comment = actor.name, at, comment

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from tindaklanjut.domain.lifecycle import Actor, DomainError, Role
 from tindaklanjut.domain.passwords import hash_password, verify_password
 
+ROLE_WORDS = {Role.SECRETARY: "sekretariat", Role.VERIFIER: "verifikator"}
 # Failed logins for one user: from the third on, each answer is slowed; after
 # the fifth, the account refuses logins for a quarter of an hour.
 SLOW_AFTER_FAILURES = 3
@@ -39,11 +40,11 @@ class User:
     def __post_init__(self) -> None:
         if self.role is Role.AGENCY and not self.agency_id:
             raise DomainError("pengguna instansi wajib memiliki --agency")
-        if self.role is Role.SECRETARY and not (self.region or self.agency_id):
-            raise DomainError("pengguna sekretariat wajib memiliki --agency (pemerintahnya sendiri) atau "
-                              "--region (pengawasan baca-saja)")
-        if self.role is Role.SECRETARY and self.region and self.agency_id:
-            raise DomainError("pengguna sekretariat memiliki --agency atau --region, tidak keduanya")
+        if self.role in (Role.SECRETARY, Role.VERIFIER) and not (self.region or self.agency_id):
+            raise DomainError(f"pengguna {ROLE_WORDS[self.role]} wajib memiliki --agency (pemerintahnya sendiri) "
+                              "atau --region (seluruh wilayah)")
+        if self.role in (Role.SECRETARY, Role.VERIFIER) and self.region and self.agency_id:
+            raise DomainError(f"pengguna {ROLE_WORDS[self.role]} memiliki --agency atau --region, tidak keduanya")
 
     def state(self, now: datetime) -> str:
         """The API token's state (a disabled account has no valid token either)."""

@@ -67,7 +67,7 @@ def _require_closer(actor: Actor) -> None:
 def _reader_scope(actor: Actor) -> tuple[str | None, str | None]:
     """(region, agency) a report is restricted to: a secretary's government, or the
     region they oversee; evaluators and admins see all."""
-    if actor.role is Role.SECRETARY:
+    if actor.role in (Role.SECRETARY, Role.VERIFIER):
         return (None, actor.agency_id) if actor.agency_id else (actor.region or "", None)
     if actor.role in (Role.EVALUATOR, Role.ADMIN):
         return None, None

@@ -9,10 +9,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tindaklanjut.domain import calendar
-from tindaklanjut.domain.access import can_see, owns
+from tindaklanjut.domain.access import can_see, may_verify, owns
+from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.evidence import EvidenceVersion
 from tindaklanjut.domain.lifecycle import (Action, Actor, ConcurrentChange, DomainError, FollowUpRequest,
-                                           IllegalTransition, RequestKind, Role)
+                                           IllegalTransition, NotPermitted, RequestKind, Role)
 from tindaklanjut.domain.model import Recommendation
 from tindaklanjut.service_layer import commands
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
@@ -115,14 +116,27 @@ async def submit(command: commands.SubmitFollowUp, new_uow: NewUnitOfWork, clock
     return recommendation
 
 
-async def verify(command: commands.VerifyFollowUp, new_uow: NewUnitOfWork, clock: Clock) -> Recommendation:
-    return await _apply(new_uow(), command, clock, lambda r, at: r.change(
-        Action.VERIFY, actor=command.actor, at=at, comment=command.comment))
+def _require_verifier(actor: Actor, recommendation: Recommendation, catalogue: FrameworkCatalogue) -> None:
+    """A verifier checks evidence only where the framework lets its role do so (domain.access)."""
+    framework = catalogue.get(recommendation.framework)
+    if actor.role is Role.VERIFIER and not may_verify(actor, framework.verified_by if framework else ()):
+        raise NotPermitted(f"verifikasi {recommendation.framework} dilakukan oleh evaluator, bukan verifikator")
 
 
-async def request_changes(command: commands.RequestChanges, new_uow: NewUnitOfWork, clock: Clock) -> Recommendation:
-    return await _apply(new_uow(), command, clock, lambda r, at: r.change(
-        Action.REQUEST_CHANGES, actor=command.actor, at=at, comment=command.comment))
+async def verify(command: commands.VerifyFollowUp, new_uow: NewUnitOfWork, clock: Clock,
+                 catalogue: FrameworkCatalogue) -> Recommendation:
+    def change(r: Recommendation, at: datetime) -> None:
+        _require_verifier(command.actor, r, catalogue)
+        r.change(Action.VERIFY, actor=command.actor, at=at, comment=command.comment)
+    return await _apply(new_uow(), command, clock, change)
+
+
+async def request_changes(command: commands.RequestChanges, new_uow: NewUnitOfWork, clock: Clock,
+                          catalogue: FrameworkCatalogue) -> Recommendation:
+    def change(r: Recommendation, at: datetime) -> None:
+        _require_verifier(command.actor, r, catalogue)
+        r.change(Action.REQUEST_CHANGES, actor=command.actor, at=at, comment=command.comment)
+    return await _apply(new_uow(), command, clock, change)
 
 
 async def request_extension(command: commands.RequestExtension, new_uow: NewUnitOfWork,
@@ -164,8 +178,9 @@ async def _request(uow: AbstractUnitOfWork, command, kind: RequestKind, clock: C
     return request
 
 
-async def decide_request(command: commands.DecideRequest, new_uow: NewUnitOfWork, clock: Clock) -> FollowUpRequest:
-    """An evaluator approves or rejects; never the requester."""
+async def decide_request(command: commands.DecideRequest, new_uow: NewUnitOfWork, clock: Clock,
+                         catalogue: FrameworkCatalogue) -> FollowUpRequest:
+    """An evaluator (or the framework's verifier) approves or rejects; never the requester."""
     actor, approve = command.actor, command.approve
     uow = new_uow()
     async with uow:
@@ -173,6 +188,7 @@ async def decide_request(command: commands.DecideRequest, new_uow: NewUnitOfWork
         if request is None:
             raise NotFound(command.request_id)
         recommendation = await _load(uow, actor, request.recommendation_id)
+        _require_verifier(actor, recommendation, catalogue)
         at = clock()
         request.decide(actor=actor, approve=approve, at=at, comment=command.comment)
         if request.kind is RequestKind.EXTENSION and approve:

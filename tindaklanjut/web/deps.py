@@ -57,8 +57,9 @@ def require(*roles: Role):
     return check
 
 
-VerifierActor = Annotated[Actor, Depends(require(Role.EVALUATOR))]
-ReaderActor = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR))]
+VerifierActor = Annotated[Actor, Depends(require(Role.EVALUATOR, Role.VERIFIER))]
+EvaluatorActor = Annotated[Actor, Depends(require(Role.EVALUATOR))]
+ReaderActor = Annotated[Actor, Depends(require(Role.SECRETARY, Role.EVALUATOR, Role.VERIFIER))]
 AdminActor = Annotated[Actor, Depends(require())]
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from tindaklanjut.api import models, queries
 from tindaklanjut.api.downloads import evidence_response
-from tindaklanjut.api.deps import AgencyActor, ContainerDep, CurrentActor, EvaluatorActor, SessionDep, dispatch
+from tindaklanjut.api.deps import AgencyActor, ContainerDep, CurrentActor, SessionDep, VerifierActor, dispatch
 from tindaklanjut.api.errors import ERRORS, ApiError
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor, Status
@@ -128,7 +128,7 @@ async def request_extension(recommendation_id: str, body: models.ExtensionIn, co
 @router.post("/{recommendation_id}/verify", response_model=models.RecommendationDetail, tags=["evaluator"],
              summary="Verifikasi: tindak lanjut sesuai")
 async def verify(recommendation_id: str, body: models.CommentIn, container: ContainerDep,
-                 current: EvaluatorActor) -> models.RecommendationDetail:
+                 current: VerifierActor) -> models.RecommendationDetail:
     return await act(container, current, commands.VerifyFollowUp(
         actor=current, recommendation_id=recommendation_id, comment=body.comment))
 
@@ -136,6 +136,6 @@ async def verify(recommendation_id: str, body: models.CommentIn, container: Cont
 @router.post("/{recommendation_id}/request-changes", response_model=models.RecommendationDetail,
              tags=["evaluator"], summary="Kembalikan ke instansi dengan catatan perbaikan")
 async def request_changes(recommendation_id: str, body: models.RequiredCommentIn, container: ContainerDep,
-                          current: EvaluatorActor) -> models.RecommendationDetail:
+                          current: VerifierActor) -> models.RecommendationDetail:
     return await act(container, current, commands.RequestChanges(
         actor=current, recommendation_id=recommendation_id, comment=body.comment))

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from tindaklanjut.api import models, queries
-from tindaklanjut.api.deps import ContainerDep, CurrentActor, EvaluatorActor, SessionDep, dispatch
+from tindaklanjut.api.deps import ContainerDep, CurrentActor, SessionDep, VerifierActor, dispatch
 from tindaklanjut.api.errors import ERRORS
 from tindaklanjut.domain.lifecycle import RequestStatus
 from tindaklanjut.service_layer.commands import DecideRequest
@@ -19,14 +19,14 @@ async def list_requests(session: SessionDep, current: CurrentActor,
 
 @router.post("/{request_id}/approve", response_model=models.RequestOut, summary="Setujui permohonan")
 async def approve(request_id: str, body: models.CommentIn, container: ContainerDep,
-                  current: EvaluatorActor) -> models.RequestOut:
+                  current: VerifierActor) -> models.RequestOut:
     await dispatch(container, DecideRequest(actor=current, request_id=request_id, approve=True, comment=body.comment))
     return await queries.request_by_id(container, current, request_id)
 
 
 @router.post("/{request_id}/reject", response_model=models.RequestOut, summary="Tolak permohonan")
 async def reject(request_id: str, body: models.CommentIn, container: ContainerDep,
-                 current: EvaluatorActor) -> models.RequestOut:
+                 current: VerifierActor) -> models.RequestOut:
     await dispatch(container, DecideRequest(actor=current, request_id=request_id, approve=False,
                                             comment=body.comment))
     return await queries.request_by_id(container, current, request_id)

@@ -20,14 +20,14 @@ from tindaklanjut.api.deps import ContainerDep, SessionDep, dispatch
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.ports.validation import Rejected
 from tindaklanjut.service_layer.commands import PublishAssessment
-from tindaklanjut.web.deps import CsrfChecked, VerifierActor, render
+from tindaklanjut.web.deps import CsrfChecked, EvaluatorActor, render
 
 router = APIRouter(include_in_schema=False)
 SUFFIXES = (".xlsx", ".csv")
 
 
 @router.get("/unggah-penilaian")
-async def upload_form(request: Request, _current: VerifierActor):
+async def upload_form(request: Request, _current: EvaluatorActor):
     return render(request, "upload.html", outcomes=None)
 
 
@@ -43,7 +43,7 @@ def _outcome(event: dict, stored: dict[str, int]) -> tuple[str, str]:
 
 
 @router.post("/unggah-penilaian", dependencies=[CsrfChecked])
-async def upload(request: Request, session: SessionDep, container: ContainerDep, _current: VerifierActor,
+async def upload(request: Request, session: SessionDep, container: ContainerDep, _current: EvaluatorActor,
                  berkas: Annotated[UploadFile, File()]):
     name = berkas.filename or ""
     suffix = Path(name).suffix.lower()

@@ -71,7 +71,7 @@ async def _item_page(request: Request, container: Container, current: Actor, rec
     back = request.headers.get("referer") or ""
     return render(request, "item.html", status_code=status_code, item=item, requests=requests, error=error,
                   notice=NOTICES.get(ok or ""), can_act=owns(current, item.agency_id) and item.status in ACTABLE,
-                  can_verify=current.role in (Role.EVALUATOR, Role.ADMIN), inline_types=INLINE_TYPES,
+                  can_verify=current.role in (Role.EVALUATOR, Role.VERIFIER, Role.ADMIN), inline_types=INLINE_TYPES,
                   reasons=[(code.value, REASON[code.value]) for code in ReasonCode],
                   max_files=MAX_FILES_PER_FORM, max_mb=container.settings.evidence_max_bytes // (1024 * 1024),
                   back_url="/rekomendasi" if "/rekomendasi/" in back or not back else back)

@@ -18,7 +18,8 @@ from tindaklanjut.web.deps import login_url, mask, unmask
 
 router = APIRouter(include_in_schema=False)
 SLOW_ANSWER_SECONDS = 2.0
-HOME = {Role.AGENCY: "/rekomendasi", Role.EVALUATOR: "/verifikasi", Role.SECRETARY: "/ringkasan",
+HOME = {Role.AGENCY: "/rekomendasi", Role.EVALUATOR: "/verifikasi", Role.VERIFIER: "/verifikasi",
+        Role.SECRETARY: "/ringkasan",
         Role.ADMIN: "/rekomendasi"}
 
 
