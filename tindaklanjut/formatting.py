@@ -23,7 +23,9 @@ ACTION = {"action_recorded": "mencatat tindak lanjut", "evidence_added": "mengun
           "ditindaklanjuti", "not_actionable_approved": "menyetujui: tidak dapat ditindaklanjuti",
           "not_actionable_rejected": "menolak permohonan tidak dapat ditindaklanjuti",
           "extension_requested": "memohon perpanjangan tenggat", "extension_approved": "menyetujui perpanjangan",
-          "extension_rejected": "menolak perpanjangan", "lapsed": "kedaluwarsa pada akhir siklus"}
+          "extension_rejected": "menolak perpanjangan", "lapsed": "kedaluwarsa pada akhir siklus",
+          "plan_submitted": "mengajukan rencana aksi", "plan_accepted": "menyetujui rencana aksi",
+          "plan_returned": "mengembalikan rencana aksi", "milestone_done": "menandai satu tahap rencana aksi selesai"}
 REASON = {"force_majeure": "Keadaan kahar", "legal_process": "Dalam proses hukum",
           "regulation_changed": "Peraturan berubah", "organisation_restructured": "Organisasi direstrukturisasi",
           "other_lawful": "Alasan sah lainnya"}

@@ -67,6 +67,13 @@ async def _rec_ids(container, unit_id: str) -> list[str]:
                                              .where(orm.RecommendationRow.unit_id == unit_id))).all())
 
 
+async def _planned(container, unit_id: str) -> str:
+    """The unit's saran that waits for a rencana aksi (the facilities one)."""
+    async with container.sessions() as session:
+        return await session.scalar(sa.select(orm.RecommendationRow.id).where(
+            orm.RecommendationRow.unit_id == unit_id, orm.RecommendationRow.needs_plan.is_(True)))
+
+
 async def _outbox(container, event_type: str) -> list[dict]:
     async with container.sessions() as session:
         rows = (await session.scalars(sa.select(orm.OutboxRow).where(orm.OutboxRow.event_type == event_type))).all()
@@ -82,25 +89,30 @@ async def test_a_sweep_sends_one_digest_per_recipient_to_the_right_people(settin
         try:
             dukcapil, dinsos_recs = set(await _rec_ids(container, DUKCAPIL)), set(await _rec_ids(container, DINSOS))
             # Tuesday 4 February 2025, 08:00 WIB: the city's items are 33 days late (never reminded yet:
-            # every rung is caught up at once), the province's items are due in 14 days.
+            # every rung is caught up at once), the province's items are due in 14 days. The facilities
+            # saran of each unit waits for a rencana aksi, due 13 January (city) and 20 January (province):
+            # 22 and 15 days late, up to the T+7 rung.
+            city_plan, province_plan = await _planned(container, DUKCAPIL), await _planned(container, DINSOS)
             report = await service.sweep(at("2025-02-04T08:00+07:00"))
-            assert (report.sent, report.failed) == (8, 0)
+            assert (report.sent, report.failed, report.unroutable) == (9, 0, 2)   # no organisasi, inspektorat for 15
             assert sorted(str(m["To"]) for m in smtp.messages) == [
                 "Kabag Organisasi <organisasi@jambikota.test>", "Kadis Dukcapil <kadis@dukcapil.jambikota.test>",
                 "Kadis Sosial <kadis@dinsos.jambiprov.test>", "Sekda Kota Jambi <sekda@jambikota.test>",
-                "Wali Kota Jambi <walikota@jambikota.test>"]
+                "Sekda Provinsi Jambi <sekda@jambiprov.test>", "Wali Kota Jambi <walikota@jambikota.test>"]
             by_address = Counter(address for address, _ in smtp.pairs())
             assert set(smtp.pairs()) == (
                 {(a, r) for a in ("kadis@dukcapil.jambikota.test", "organisasi@jambikota.test",
-                                  "sekda@jambikota.test", "walikota@jambikota.test") for r in dukcapil}
-                | {("kadis@dinsos.jambiprov.test", r) for r in dinsos_recs})
+                                  "sekda@jambikota.test") for r in dukcapil}
+                | {("walikota@jambikota.test", r) for r in dukcapil - {city_plan}}
+                | {("kadis@dinsos.jambiprov.test", r) for r in dinsos_recs}
+                | {("sekda@jambiprov.test", province_plan)})
             assert max(by_address.values()) == 4        # one line per recommendation, however many steps
             assert {i["recommendation_id"] for b in sekda.received for i in b["items"]} == dukcapil
             assert {i["recommendation_id"] for b in inspektorat.received for i in b["items"]} == dukcapil
             assert {i["recommendation_id"] for b in dinsos.received for i in b["items"]} == dinsos_recs
             assert (len(sekda.received), len(inspektorat.received), len(dinsos.received)) == (1, 1, 1)
             assert sekda.bad_signatures == inspektorat.bad_signatures == dinsos.bad_signatures == 0
-            assert {i["days_overdue"] for i in dinsos.received[0]["items"]} == {-14}
+            assert {i["days_overdue"] for i in dinsos.received[0]["items"]} == {-14, 15}
 
             mail = smtp.to("kadis@dukcapil.jambikota.test")[0]
             assert mail["Subject"] == ("[Tindak Lanjut] 4 saran perbaikan perlu ditindaklanjuti, 4 terlambat "
@@ -121,28 +133,29 @@ async def test_a_sweep_sends_one_digest_per_recipient_to_the_right_people(settin
             # Events: one reminder.sent per (recommendation, step, recipient), one escalation per rung.
             sent = [ReminderSentEvent.model_validate(e) for e in await _outbox(container, "tindaklanjut.reminder.sent.v1")]
             assert len(sent) == len({(e.data.recommendation_id, e.data.step, e.data.channel, e.data.recipient_name)
-                                     for e in sent}) == 46
-            assert Counter(e.data.step for e in sent if e.data.recommendation_id in dinsos_recs) == {"T-14": 6}
+                                     for e in sent}) == 54
+            assert Counter(e.data.step for e in sent if e.data.recommendation_id in dinsos_recs) == {
+                "T-14": 6, "T-7": 2, "T-1": 2, "T0": 2, "T+1": 2, "T+7": 1}
             escalated = [RecommendationEscalatedEvent.model_validate(e)
                          for e in await _outbox(container, "tindaklanjut.recommendation.escalated.v1")]
             assert sorted((e.data.step, e.data.level) for e in escalated) == sorted(
-                [("T+1", 1), ("T+7", 2), ("T+30", 3)] * 4)
-            rung2 = next(e for e in escalated if e.data.step == "T+7")
+                [("T+1", 1), ("T+7", 2), ("T+30", 3)] * 3 + [("T+1", 1), ("T+7", 2)] * 2)
+            rung2 = next(e for e in escalated if e.data.step == "T+7" and e.data.recommendation_id in dukcapil)
             assert sorted((n.role, n.name) for n in rung2.data.notified) == [
                 ("inspektorat", "Inspektur Kota Jambi"), ("sekda", "Sekda Kota Jambi")]
-            assert {e.data.recommendation_id for e in escalated} == dukcapil
+            assert {e.data.recommendation_id for e in escalated} == dukcapil | {province_plan}
 
             # The same instant again, and the next day: nothing new is due.
             again = await service.sweep(at("2025-02-04T08:00+07:00"))
             next_day = await service.sweep(at("2025-02-05T08:00+07:00"))
-            assert again.sent == next_day.sent == 0 and len(smtp.messages) == 5
+            assert again.sent == next_day.sent == 0 and len(smtp.messages) == 6
             assert len(sekda.received) == len(dinsos.received) == 1
 
             # Monday 10 February: the weekly overdue reminder (T+37, Saturday 8th -> Monday) to the
             # unit head and the Sekda only.
             weekly = await service.sweep(at("2025-02-10T08:00+07:00"))
             assert weekly.sent == 3
-            assert sorted(str(m["To"]) for m in smtp.messages[5:]) == [
+            assert sorted(str(m["To"]) for m in smtp.messages[6:]) == [
                 "Kadis Dukcapil <kadis@dukcapil.jambikota.test>", "Sekda Kota Jambi <sekda@jambikota.test>"]
             assert len(sekda.received) == 2 and len(inspektorat.received) == 1
             assert {i["step"] for i in sekda.received[1]["items"]} == {"T+37"}
@@ -155,7 +168,10 @@ async def test_reminders_stop_when_closed_and_follow_a_changed_deadline(settings
         settings = _settings(settings, smtp)
         container, service = await _setup(settings, examples, {"sekda": hook, "inspektorat": hook, "dinsos": hook})
         try:
-            dukcapil, dinsos = await _rec_ids(container, DUKCAPIL), await _rec_ids(container, DINSOS)
+            # The items without a rencana aksi (the facilities ones keep their own, later ladder).
+            city_plan, province_plan = await _planned(container, DUKCAPIL), await _planned(container, DINSOS)
+            dukcapil = [r for r in await _rec_ids(container, DUKCAPIL) if r != city_plan]
+            dinsos = [r for r in await _rec_ids(container, DINSOS) if r != province_plan]
             submitted, extended = dukcapil[0], dinsos[0]
             new_date, new_at = deadline_on(datetime(2025, 3, 31).date(), region_code="15")
             # What the follow-up lifecycle (another writer) does: plain row updates.
@@ -167,7 +183,7 @@ async def test_reminders_stop_when_closed_and_follow_a_changed_deadline(settings
             await service.sweep(at("2025-02-04T08:00+07:00"))
             pairs = set(smtp.pairs())
             assert not any(r == submitted for _, r in pairs)
-            assert {r for a, r in pairs if a == "kadis@dinsos.jambiprov.test"} == set(dinsos[1:])
+            assert {r for a, r in pairs if a == "kadis@dinsos.jambiprov.test"} == {*dinsos[1:], province_plan}
 
             # Closed between planning and sending: the item is dropped from the digest.
             closing = dukcapil[1]

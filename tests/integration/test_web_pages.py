@@ -268,3 +268,44 @@ async def test_requests_are_made_and_decided_in_forms(settings, examples):
         assert "Ditolak" in shown and "masih dapat ditindaklanjuti" in shown
         bad = await post_form(agency, page, f"{page}/perpanjangan", {"tenggat_baru": "besok", "alasan": "x"})
         assert bad.status_code == 400 and "tenggat baru" in bad.text
+
+
+async def test_a_rencana_aksi_is_made_accepted_and_followed_in_forms(settings, examples):
+    async with web_clients(settings, examples) as api:
+        listed = (await api.get("/api/v1/recommendations", headers=auth(api, "kota"))).json()
+        item = next(i for i in listed if i["needs_plan"])
+        page = f"/rekomendasi/{item['id']}"
+        agency, verifier = api.browsers["opd-kota"], api.browsers["verifikator"]
+        shown = (await agency.get(page)).text
+        assert "Ajukan rencana aksi" in shown and "13 Januari 2025, 23.59 WIB" in shown
+        bad = await post_form(agency, page, f"{page}/rencana", {
+            "sumber_anggaran": "apbd_perubahan", "tahap_1_uraian": "Susun DED", "tahap_1_pj": "Kasubag Umum",
+            "tahap_1_target": "kemarin"})
+        assert bad.status_code == 400 and "tanggal target" in bad.text
+        made = await post_form(agency, page, f"{page}/rencana", {
+            "sumber_anggaran": "apbd_perubahan",
+            "tahap_1_uraian": "Susun DED jalur landai", "tahap_1_pj": "Kasubag Umum", "tahap_1_target": "2025-02-28",
+            "tahap_2_uraian": "Bangun dan serah terima", "tahap_2_pj": "PPK", "tahap_2_target": "2025-06-20"})
+        assert made.status_code == 303
+        waiting = (await verifier.get(page)).text
+        assert "menunggu persetujuan" in waiting and "Setujui rencana aksi" in waiting
+        assert (await post_form(verifier, page, f"{page}/rencana/setujui", {"catatan": "sesuai"})).status_code == 303
+        detail = (await api.get(f"/api/v1/recommendations/{item['id']}", headers=auth(api, "kota"))).json()
+        assert detail["plan"]["status"] == "accepted" and detail["due_date"] == "2025-02-28"
+        assert [m["target_date"] for m in detail["plan"]["milestones"]] == ["2025-02-28", "2025-06-20"]
+        done = await post_form(agency, page, f"{page}/rencana/tahap/1/selesai")
+        assert done.status_code == 303
+        detail = (await api.get(f"/api/v1/recommendations/{item['id']}", headers=auth(api, "kota"))).json()
+        assert detail["due_date"] == "2025-06-20" and detail["plan"]["milestones"][0]["done_by"] == "opd-kota"
+        assert [e["action"] for e in detail["timeline"]] == ["plan_submitted", "plan_accepted", "milestone_done"]
+        # The same over the API: another agency's plan is not found.
+        other = (await api.get("/api/v1/recommendations", headers=auth(api, "prov"))).json()
+        province_item = next(i for i in other if i["needs_plan"])
+        refused = await api.post(f"/api/v1/recommendations/{province_item['id']}/plan", headers=auth(api, "kota"),
+                                 json={"budget_source": "dak", "milestones": [
+                                     {"description": "x", "responsible": "y", "target_date": "2025-03-01"}]})
+        assert refused.status_code == 404
+        accepted = await api.post(f"/api/v1/recommendations/{province_item['id']}/plan", headers=auth(api, "prov"),
+                                  json={"budget_source": "dak", "milestones": [
+                                      {"description": "Pengadaan", "responsible": "PPK", "target_date": "2025-03-01"}]})
+        assert accepted.status_code == 200 and accepted.json()["plan"]["status"] == "submitted"

@@ -85,14 +85,19 @@ class Harness:
         return [json.loads(m.value) for m in self.uow.outbox.messages if m.topic == topic]
 
 
-@pytest.fixture
-async def h(examples):
+async def ingested_harness(examples) -> Harness:
+    """A harness with the three contract examples ingested."""
     harness = Harness()
     report = await harness.handle(commands.IngestAssessments(messages=tuple(
         IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="t", offset=i))
         for i, d in enumerate(examples.values()))))
     assert report.processed == 3
     return harness
+
+
+@pytest.fixture
+async def h(examples):
+    return await ingested_harness(examples)
 
 
 def test_every_command_has_exactly_one_handler():

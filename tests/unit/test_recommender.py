@@ -39,8 +39,12 @@ def test_disdukcapil_grade_c_gets_four_high_priority_recommendations(examples):
         ("input.sarpras.kelompok_rentan", "sp.7", Priority.HIGH),
         ("proses.sp.jangka_waktu", "sp.4", Priority.HIGH),
         ("pengaduan.pengelola", "sp.10", Priority.HIGH)]
-    # 30 days after 3 Dec 2024 is 2 Jan 2025 (1 Jan is a holiday, 2 Jan a Thursday)
-    assert {r.due_date for r in recs} == {date(2025, 1, 2)}
+    # 30 days after 3 Dec 2024 is 2 Jan 2025 (1 Jan is a holiday, 2 Jan a Thursday); the facilities
+    # saran (budget and construction) first needs a rencana aksi, due after the year-end closing weeks.
+    planned = [r for r in recs if r.needs_plan]
+    assert [r.template for r in planned] == ["sp.7"]
+    assert {r.due_date for r in recs if not r.needs_plan} == {date(2025, 1, 2)}
+    assert planned[0].due_date == date(2025, 1, 13) and planned[0].plan is None
     complaints = recs[3]
     assert complaints.due_at.isoformat() == "2025-01-02T23:59:00+07:00"
     assert complaints.title == "Perbaiki pengelolaan pengaduan"
@@ -48,7 +52,7 @@ def test_disdukcapil_grade_c_gets_four_high_priority_recommendations(examples):
     assert ("Indikator: Tersedia pengelola pengaduan yang ditetapkan (skor 1 dari 3). Temuan evaluator: "
             "\u201cBelum ada SK pengelola pengaduan; kanal SP4N-LAPOR! belum terintegrasi.\u201d") in complaints.action
     assert complaints.evidence.startswith("SK pengelola pengaduan")
-    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.3"
+    assert complaints.rule_id == "indicator.below_half" and complaints.catalogue_version == "2026.4"
     assert complaints.action.endswith("Dasar hukum: UU 25/2009 pasal 21; Perpres 76/2013 (pengelolaan pengaduan pelayanan publik); PermenPANRB 46/2020 (SP4N-LAPOR!).")
     assert {r.scope for r in recs} == {Scope.INDICATOR}
 
@@ -67,7 +71,9 @@ def test_dinsos_grade_b_gets_three_medium_priority_recommendations(examples):
     assert [(r.indicator_code, r.template) for r in recs] == [("I.8", "indicator.pekppp.I.8"), ("III.4", "sp.7"),
                                                               ("V.4", "sp.10")]
     assert {r.priority for r in recs} == {Priority.MEDIUM}          # B is not weak: capped at medium
-    assert {r.due_date for r in recs} == {date(2025, 2, 18)}         # 20 Dec 2024 + 60 days
+    assert {r.due_date for r in recs if not r.needs_plan} == {date(2025, 2, 18)}    # 20 Dec 2024 + 60 days
+    # Facilities (sp.7) first need a rencana aksi: 30 days after 20 Dec is Sunday 19 Jan, so Monday 20 Jan.
+    assert [(r.template, r.due_date) for r in recs if r.needs_plan] == [("sp.7", date(2025, 1, 20))]
     assert recs[0].title == "Selesaikan rencana tindak lanjut hasil SKM"
 
 

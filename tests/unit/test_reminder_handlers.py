@@ -86,74 +86,88 @@ def ids(h, unit_id: str) -> set[str]:
     return {r.id for r in h.uow.recommendations.rows.values() if r.unit_id == unit_id}
 
 
+def planned(h, unit_id: str) -> str:
+    """The unit's saran that waits for a rencana aksi (its facilities one)."""
+    return next(r.id for r in h.uow.recommendations.rows.values() if r.unit_id == unit_id and r.needs_plan)
+
+
 def outbox(h, event_type: str) -> list[dict]:
     return [json.loads(m.value) for m in h.uow.outbox.messages if m.event_type == event_type]
 
 
 async def test_one_digest_per_recipient_with_every_rung_caught_up(h):
     dukcapil, dinsos = ids(h, DUKCAPIL), ids(h, DINSOS)
-    # Tuesday 4 February 2025, 08:00 WIB: the city's items are 33 days late, the province's due in 14 days.
+    city_plan, province_plan = planned(h, DUKCAPIL), planned(h, DINSOS)
+    # Tuesday 4 February 2025, 08:00 WIB: the city's items are 33 days late, the province's due in 14 days;
+    # each unit's facilities saran waits for its rencana aksi, due 13 and 20 January (22 and 15 days late).
     report = await sweep(h, "2025-02-04T08:00+07:00")
-    assert (report.sent, report.failed, report.cancelled) == (8, 0, 0)
+    assert (report.sent, report.failed, report.cancelled) == (9, 0, 0)
     assert report.examined == 8 and report.reconciled == 8 and report.stopped == 0
-    assert report.escalations == 12 and report.unroutable == 0 and report.deferred == 0
+    assert report.escalations == 13 and report.unroutable == 2 and report.deferred == 0
     assert sorted(d.recipient_name for d in h.email.sent) == [
-        "Kabag Organisasi", "Kadis Dukcapil", "Kadis Sosial", "Sekda Kota Jambi", "Wali Kota Jambi"]
+        "Kabag Organisasi", "Kadis Dukcapil", "Kadis Sosial", "Sekda Kota Jambi", "Sekda Provinsi Jambi",
+        "Wali Kota Jambi"]
     assert sorted(d.recipient_name for d in h.webhook.sent) == ["Inspektur Kota Jambi", "Kadis Sosial",
                                                                 "Sekda Kota Jambi"]
     assert h.email.pairs() == ({(a, r) for a in ("kadis@dukcapil.jambikota.test", "organisasi@jambikota.test",
-                                                  "sekda@jambikota.test", "walikota@jambikota.test") for r in dukcapil}
-                               | {("kadis@dinsos.jambiprov.test", r) for r in dinsos})
+                                                  "sekda@jambikota.test") for r in dukcapil}
+                               | {("walikota@jambikota.test", r) for r in dukcapil - {city_plan}}
+                               | {("kadis@dinsos.jambiprov.test", r) for r in dinsos}
+                               | {("sekda@jambiprov.test", province_plan)})
     kadis = next(d for d in h.email.sent if d.address == "kadis@dukcapil.jambikota.test")
-    assert {i.days_overdue for i in kadis.items} == {33} and len(kadis.items) == 4
-    assert {i.days_overdue for d in h.webhook.sent if d.recipient_name == "Kadis Sosial" for i in d.items} == {-14}
+    assert sorted(i.days_overdue for i in kadis.items) == [22, 33, 33, 33]
+    assert {i.days_overdue for d in h.webhook.sent if d.recipient_name == "Kadis Sosial" for i in d.items} == {-14, 15}
     sent = outbox(h, "tindaklanjut.reminder.sent.v1")
     assert len(sent) == len({json.dumps([e["data"]["recommendation_id"], e["data"]["step"], e["data"]["channel"],
-                                         e["data"]["recipient_name"]]) for e in sent}) == 46
-    assert Counter(e["data"]["step"] for e in sent if e["data"]["recommendation_id"] in dinsos) == {"T-14": 6}
+                                         e["data"]["recipient_name"]]) for e in sent}) == 54
+    assert Counter(e["data"]["step"] for e in sent if e["data"]["recommendation_id"] in dinsos) == {
+        "T-14": 6, "T-7": 2, "T-1": 2, "T0": 2, "T+1": 2, "T+7": 1}
     assert {e["subject"] for e in sent} == {DUKCAPIL, DINSOS}
     escalated = outbox(h, "tindaklanjut.recommendation.escalated.v1")
     assert sorted((e["data"]["step"], e["data"]["level"]) for e in escalated) == sorted(
-        [("T+1", 1), ("T+7", 2), ("T+30", 3)] * 4)
-    rung2 = next(e for e in escalated if e["data"]["step"] == "T+7")
+        [("T+1", 1), ("T+7", 2), ("T+30", 3)] * 3 + [("T+1", 1), ("T+7", 2)] * 2)
+    rung2 = next(e for e in escalated if e["data"]["step"] == "T+7" and e["data"]["recommendation_id"] in dukcapil
+                 and e["data"]["recommendation_id"] != city_plan)
     assert sorted((n["role"], n["name"]) for n in rung2["data"]["notified"]) == [
         ("inspektorat", "Inspektur Kota Jambi"), ("sekda", "Sekda Kota Jambi")]
     assert rung2["data"]["days_overdue"] == 33 and rung2["data"]["agency_id"] == CITY
-    assert {e["data"]["recommendation_id"] for e in escalated} == dukcapil
+    assert {e["data"]["recommendation_id"] for e in escalated} == dukcapil | {province_plan}
     store = h.uow.reminders
     assert {d["status"] for d in store.digests.values()} == {"sent"}
     assert {d["status"] for d in store.deliveries.values()} == {"sent"}
-    assert Counter(a["outcome"] for a in store.attempts.values()) == {"sent": 8}
+    assert Counter(a["outcome"] for a in store.attempts.values()) == {"sent": 9}
 
     # The same instant again, and the next day: nothing new is due.
     again = await sweep(h, "2025-02-04T08:00+07:00")
     next_day = await sweep(h, "2025-02-05T08:00+07:00")
-    assert again.sent == next_day.sent == 0 and len(h.email.sent) == 5
+    assert again.sent == next_day.sent == 0 and len(h.email.sent) == 6
     assert again.reconciled == 0
 
     # Monday 10 February: the weekly overdue reminder to the unit head and the Sekda only.
     weekly = await sweep(h, "2025-02-10T08:00+07:00")
     assert weekly.sent == 3
-    assert sorted(d.recipient_name for d in h.email.sent[5:]) == ["Kadis Dukcapil", "Sekda Kota Jambi"]
+    assert sorted(d.recipient_name for d in h.email.sent[6:]) == ["Kadis Dukcapil", "Sekda Kota Jambi"]
     assert {i.step_id for d in h.webhook.sent[3:] for i in d.items} == {"T+37"}
 
 
 async def test_closed_items_stop_and_a_changed_deadline_gets_its_own_ladder(h):
-    dukcapil, dinsos = sorted(ids(h, DUKCAPIL)), sorted(ids(h, DINSOS))
+    # The items without a rencana aksi (the facilities ones keep their own, later ladder).
+    city_plan, province_plan = planned(h, DUKCAPIL), planned(h, DINSOS)
+    dukcapil, dinsos = sorted(ids(h, DUKCAPIL) - {city_plan}), sorted(ids(h, DINSOS) - {province_plan})
     submitted, extended = dukcapil[0], dinsos[0]
     h.uow.recommendations.rows[submitted].status = Status.SUBMITTED
     rec = h.uow.recommendations.rows[extended]
     rec.due_date, rec.due_at = at("2025-03-31T23:59+07:00").date(), at("2025-03-31T23:59+07:00")
     first = await sweep(h, "2025-02-04T08:00+07:00")
     assert first.stopped == 0 and submitted not in {r for _, r in h.email.pairs()}
-    assert {r for a, r in h.email.pairs() if a == "kadis@dinsos.jambiprov.test"} == set(dinsos[1:])
+    assert {r for a, r in h.email.pairs() if a == "kadis@dinsos.jambiprov.test"} == {*dinsos[1:], province_plan}
 
     closing = dukcapil[1]
-    planned = await sweep(h, "2025-02-10T08:00+07:00", send=False)
-    assert planned.sent == 0 and planned.deliveries > 0
+    plan_only = await sweep(h, "2025-02-10T08:00+07:00", send=False)
+    assert plan_only.sent == 0 and plan_only.deliveries > 0
     h.uow.recommendations.rows[closing].status = Status.VERIFIED
     sending = await sweep(h, "2025-02-10T08:00+07:00")
-    weekly = {r for d in h.email.sent[5:] for r in [i.recommendation_id for i in d.items]}
+    weekly = {r for d in h.email.sent[6:] for r in [i.recommendation_id for i in d.items]}
     assert weekly == set(dukcapil[2:])
     cancelled = [d for d in h.uow.reminders.deliveries.values()
                  if d["recommendation_id"] == closing and d["status"] == "cancelled"]
@@ -197,7 +211,7 @@ async def test_a_passing_failure_is_sent_again_by_a_later_sweep_and_gives_up_aft
     h.email.flaky["walikota@jambikota.test"] = 2 * MAX_DIGEST_CLAIMS       # every try of every claim fails
     h.email.flaky["organisasi@jambikota.test"] = 2                         # the first claim's two tries fail
     first = await sweep(h, "2025-02-04T08:00+07:00")
-    assert (first.sent, first.failed, first.retrying) == (6, 0, 2)
+    assert (first.sent, first.failed, first.retrying) == (7, 0, 2)
     store = h.uow.reminders
     by_address = {d["address"]: (i, d) for i, d in store.digests.items()}
     organisasi_id, organisasi = by_address["organisasi@jambikota.test"]
@@ -228,7 +242,7 @@ async def test_a_refused_address_fails_its_digest_and_a_flaky_one_is_retried(h):
     h.email.refuse.add("walikota@jambikota.test")
     h.webhook.flaky["https://hook.test/sekda"] = 1
     report = await sweep(h, "2025-02-04T08:00+07:00")
-    assert (report.sent, report.failed, report.retrying) == (7, 1, 0)
+    assert (report.sent, report.failed, report.retrying) == (8, 1, 0)
     store = h.uow.reminders
     failed = next(d for d in store.digests.values() if d["address"] == "walikota@jambikota.test")
     assert failed["status"] == "failed" and "550" in failed["error"]

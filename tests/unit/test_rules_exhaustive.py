@@ -32,12 +32,17 @@ EXPECTED = {
     Action.APPROVE_EXTENSION: (ACTIVE | {Status.SUBMITTED}, None),
     Action.REJECT_EXTENSION: (set(Status), None),
     Action.LAPSE: (ACTIVE | {Status.SUBMITTED}, Status.LAPSED),
+    Action.SUBMIT_PLAN: (ACTIVE, Status.IN_PROGRESS),
+    Action.ACCEPT_PLAN: (ACTIVE, None),
+    Action.RETURN_PLAN: (ACTIVE, None),
+    Action.COMPLETE_MILESTONE: (ACTIVE, Status.IN_PROGRESS),
 }
 AGENCY_ACTIONS = {Action.RECORD_ACTION, Action.ADD_EVIDENCE, Action.SUBMIT, Action.REQUEST_NOT_ACTIONABLE,
-                  Action.REQUEST_EXTENSION}
+                  Action.REQUEST_EXTENSION, Action.SUBMIT_PLAN, Action.COMPLETE_MILESTONE}
 # The verifier (APIP, Biro/Bagian Organisasi) checks evidence and decides requests; lapsing is the evaluator's.
 CHECKING_ACTIONS = {Action.VERIFY, Action.REQUEST_CHANGES, Action.APPROVE_NOT_ACTIONABLE,
-                    Action.REJECT_NOT_ACTIONABLE, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION}
+                    Action.REJECT_NOT_ACTIONABLE, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION,
+                    Action.ACCEPT_PLAN, Action.RETURN_PLAN}
 
 
 def _recommendation(status: Status) -> Recommendation:
@@ -70,7 +75,8 @@ def test_every_action_from_every_status(action, status):
     assert rec.status is (target or status)
     [event] = rec.events
     assert (event.from_status, event.to_status, event.action) == (status.value, rec.status.value, action.value)
-    assert rec.had_action is (action in (Action.RECORD_ACTION, Action.SUBMIT))
+    assert rec.had_action is (action in (Action.RECORD_ACTION, Action.SUBMIT, Action.SUBMIT_PLAN,
+                                         Action.COMPLETE_MILESTONE))
 
 
 @pytest.mark.parametrize("role", [Role.AGENCY, Role.EVALUATOR, Role.SECRETARY, Role.VERIFIER])

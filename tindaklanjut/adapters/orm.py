@@ -117,6 +117,8 @@ class RecommendationRow(SQLModel, table=True):
     indicator_max_score: float | None = None
     had_action: bool = False
     extended: bool = False
+    needs_plan: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
+    action_plan: dict | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
     verified_at: datetime | None = _ts(nullable=True)
     # Filled when the unit's next-cycle assessment arrives: did the indicator improve?
     next_assessment_id: str | None = None

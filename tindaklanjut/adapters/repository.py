@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime
 
 from sqlalchemy import func, insert, literal, select, update
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import orm
 from tindaklanjut.domain.lifecycle import ConcurrentChange
+from tindaklanjut.domain.plans import ActionPlan
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
                                        Scope, Status)
 from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
@@ -183,6 +186,10 @@ class SqlAssessments(AbstractAssessments):
             await self.session.execute(insert(orm.AssessmentRow.__table__), rows)
 
 
+def _plan_json(r: Recommendation) -> dict | None:
+    return json.loads(json.dumps(r.plan.as_dict(), default=str)) if r.plan else None
+
+
 def _recommendation_row(r: Recommendation) -> dict:
     return dict(
         id=r.id, assessment_id=r.assessment_id, assessment_revision=r.assessment_revision,
@@ -194,7 +201,7 @@ def _recommendation_row(r: Recommendation) -> dict:
         catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
         indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score, had_action=r.had_action,
         extended=r.extended, verified_at=None, next_assessment_id=None, next_score_ratio=None, score_change=None,
-        version=1)
+        version=1, needs_plan=r.needs_plan, action_plan=_plan_json(r))
 
 
 def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
@@ -208,7 +215,8 @@ def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
         evidence=row.evidence, catalogue_version=row.catalogue_version, template=row.template,
         carried_over_from=row.carried_over_from, indicator_score=row.indicator_score,
         indicator_max_score=row.indicator_max_score, had_action=row.had_action, extended=row.extended,
-        version=row.version)
+        version=row.version, needs_plan=row.needs_plan,
+        plan=ActionPlan.from_dict(row.action_plan) if row.action_plan else None)
 
 
 class SqlRecommendations(AbstractRecommendations):
@@ -261,7 +269,7 @@ class SqlRecommendations(AbstractRecommendations):
         values.update(priority=r.priority.value, status=r.status.value, updated_at=at,
                       carried_over_from=r.carried_over_from, had_action=r.had_action, extended=r.extended,
                       indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score,
-                      version=r.version + 1)
+                      needs_plan=r.needs_plan, action_plan=_plan_json(r), version=r.version + 1)
         if r.status is Status.VERIFIED:
             values["verified_at"] = func.coalesce(table.verified_at, literal(at, type_=orm.UTCDateTime()))
         result = await self.session.execute(

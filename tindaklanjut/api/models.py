@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from tindaklanjut.domain.lifecycle import ReasonCode
+from tindaklanjut.domain.plans import BudgetSource
 
 
 class Problem(BaseModel):
@@ -43,6 +44,7 @@ class RecommendationOut(BaseModel):
     unit_name: str | None = None
     agency_name: str | None = None
     days_left: int | None = Field(default=None, description="Hari tersisa sampai tenggat (hanya yang masih terutang)")
+    needs_plan: bool = Field(default=False, description="Memerlukan rencana aksi lebih dulu (anggaran/konstruksi)")
 
 
 class TimelineEntry(BaseModel):
@@ -70,9 +72,43 @@ class EvidenceOut(BaseModel):
     uploaded_at: datetime
 
 
+class MilestoneOut(BaseModel):
+    seq: int
+    description: str
+    responsible: str
+    target_date: date
+    done_at: datetime | None = None
+    done_by: str | None = None
+
+
+class PlanOut(BaseModel):
+    budget_source: str
+    status: str
+    submitted_by: str
+    submitted_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_comment: str | None = None
+    milestones: list[MilestoneOut]
+
+
 class RecommendationDetail(RecommendationOut):
     timeline: list[TimelineEntry]
     evidence_versions: list[EvidenceOut]
+    plan: PlanOut | None = None
+
+
+class MilestoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(min_length=1, max_length=1000)
+    responsible: str = Field(min_length=1, max_length=200)
+    target_date: date
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    budget_source: BudgetSource
+    milestones: list[MilestoneIn] = Field(min_length=1, max_length=12)
 
 
 class CommentIn(BaseModel):

@@ -67,7 +67,7 @@ def to_out(row: orm.RecommendationRow, region_code: str, now: datetime, unit_nam
         bpk_status=bpk.value if bpk else None, due_date=row.due_date, due_at=row.due_at,
         days_overdue=days_overdue(row.due_date, row.due_at, region_code, now) if owed else 0,
         carried_over_from=row.carried_over_from, score_change=row.score_change, region_code=region_code,
-        unit_name=unit_name, agency_name=agency_name,
+        unit_name=unit_name, agency_name=agency_name, needs_plan=row.needs_plan,
         days_left=max(0, (row.due_date - local_today).days) if owed and now <= row.due_at else None)
 
 
@@ -133,7 +133,9 @@ async def get_recommendation(session: AsyncSession, actor: Actor, recommendation
                                        from_status=e.from_status, to_status=e.to_status, comment=e.comment,
                                        evidence_sha256=e.evidence, details=e.details) for e in audit],
         evidence_versions=[models.EvidenceOut(**e.model_dump(include=set(models.EvidenceOut.model_fields)))
-                           for e in evidence])
+                           for e in evidence],
+        plan=models.PlanOut.model_validate({k: v for k, v in row.action_plan.items() if k != "history"})
+        if row.action_plan else None)
 
 
 async def evidence_of(session: AsyncSession, recommendation_ids: Sequence[str]) -> dict[str, list[EvidenceRow]]:

@@ -56,6 +56,10 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "extension_approved"
     REJECT_EXTENSION = "extension_rejected"
     LAPSE = "lapsed"
+    SUBMIT_PLAN = "plan_submitted"
+    ACCEPT_PLAN = "plan_accepted"
+    RETURN_PLAN = "plan_returned"
+    COMPLETE_MILESTONE = "milestone_done"
 
 
 class ReasonCode(StrEnum):
@@ -109,6 +113,11 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
     Action.REJECT_EXTENSION: (frozenset(Status), None),
     Action.LAPSE: (frozenset({Status.OPEN, Status.IN_PROGRESS, Status.SUBMITTED, Status.CHANGES_REQUESTED}),
                    Status.LAPSED),
+    Action.SUBMIT_PLAN: (frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED}), Status.IN_PROGRESS),
+    Action.ACCEPT_PLAN: (frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED}), None),
+    Action.RETURN_PLAN: (frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED}), None),
+    Action.COMPLETE_MILESTONE: (frozenset({Status.OPEN, Status.IN_PROGRESS, Status.CHANGES_REQUESTED}),
+                                Status.IN_PROGRESS),
 }
 
 # Which role performs each action (admins may do everything).
@@ -125,6 +134,10 @@ PERFORMED_BY: dict[Action, frozenset[Role]] = {
     Action.APPROVE_EXTENSION: frozenset({Role.EVALUATOR, Role.VERIFIER}),
     Action.REJECT_EXTENSION: frozenset({Role.EVALUATOR, Role.VERIFIER}),
     Action.LAPSE: frozenset({Role.EVALUATOR}),
+    Action.SUBMIT_PLAN: frozenset({Role.AGENCY}),
+    Action.ACCEPT_PLAN: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.RETURN_PLAN: frozenset({Role.EVALUATOR, Role.VERIFIER}),
+    Action.COMPLETE_MILESTONE: frozenset({Role.AGENCY}),
 }
 
 

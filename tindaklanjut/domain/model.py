@@ -8,6 +8,7 @@ transaction as the state.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from enum import StrEnum
 from tindaklanjut.domain import events
 from tindaklanjut.domain.lifecycle import (CLOSED_STATUSES, PERFORMED_BY, TRANSITIONS, Action, Actor, DomainError,
                                            IllegalTransition, NotPermitted, Role, Status)
+from tindaklanjut.domain.plans import ActionPlan, PlanStatus
 
 # Namespace for deterministic recommendation ids: the same weakness found
 # again (a duplicate delivery, a revision) yields the same id.
@@ -73,6 +75,8 @@ class Recommendation:
     indicator_max_score: float | None = None
     had_action: bool = False
     extended: bool = False
+    needs_plan: bool = False          # the work needs a budget or construction: a rencana aksi comes first
+    plan: ActionPlan | None = None
     status: Status = Status.OPEN
     version: int = 1     # the stored row's version this object was read at (optimistic locking)
     events: list[events.Event] = field(default_factory=list, repr=False, compare=False)
@@ -93,8 +97,8 @@ class Recommendation:
         """A higher assessment revision still finds this weakness: keep the id
         and the status, take the new wording, priority and deadline."""
         for name in REVISABLE_FIELDS:
-            if self.extended and name in ("due_date", "due_at"):
-                continue   # an approved extension outlives corrections of the assessment
+            if (self.extended or self.plan_accepted) and name in ("due_date", "due_at"):
+                continue   # an approved extension or plan outlives corrections of the assessment
             setattr(self, name, getattr(newer, name))
 
     def change(self, action: Action, *, actor: Actor, at: datetime, comment: str | None = None,
@@ -111,7 +115,7 @@ class Recommendation:
         before = self.status
         if target is not None:
             self.status = target
-        if action is Action.RECORD_ACTION or action is Action.SUBMIT:
+        if action in (Action.RECORD_ACTION, Action.SUBMIT, Action.SUBMIT_PLAN, Action.COMPLETE_MILESTONE):
             self.had_action = True
         self.events.append(events.FollowUpChanged(
             recommendation_id=self.id, action=action.value, actor=actor.name, role=actor.role.value,
@@ -119,9 +123,56 @@ class Recommendation:
             details=details or {}, occurred_at=at))
 
     def submit(self, *, actor: Actor, at: datetime, evidence_count: int, comment: str | None = None) -> None:
+        if self.needs_plan and not self.plan_accepted:
+            raise DomainError("ajukan rencana aksi dan tunggu persetujuannya sebelum mengajukan penyelesaian")
         if evidence_count < 1:
             raise DomainError("unggah bukti dukung sebelum mengajukan penyelesaian")
         self.change(Action.SUBMIT, actor=actor, at=at, comment=comment)
+
+    # ---------------------------------------------------------------- rencana aksi (domain.plans)
+    @property
+    def plan_accepted(self) -> bool:
+        return self.plan is not None and self.plan.status is PlanStatus.ACCEPTED
+
+    def submit_plan(self, plan: ActionPlan, *, actor: Actor, at: datetime) -> None:
+        if not self.needs_plan:
+            raise DomainError("saran ini tidak memerlukan rencana aksi")
+        if self.plan_accepted:
+            raise IllegalTransition("rencana aksi sudah disetujui")
+        if self.plan is not None and self.plan.status is PlanStatus.RETURNED:
+            plan.history = [*self.plan.history, self.plan.as_dict() | {"history": []}]
+        self.change(Action.SUBMIT_PLAN, actor=actor, at=at, details={
+            "budget_source": plan.budget_source.value, "milestones": len(plan.milestones),
+            "last_target": plan.milestones[-1].target_date.isoformat()})
+        self.plan = plan
+
+    def decide_plan(self, *, accept: bool, actor: Actor, at: datetime, comment: str | None,
+                    due_on: Callable[[date], tuple[date, datetime]]) -> None:
+        """Accept (the deadline becomes the first milestone's target) or return with a comment."""
+        if self.plan is None or self.plan.status is not PlanStatus.SUBMITTED:
+            raise IllegalTransition("tidak ada rencana aksi yang menunggu keputusan")
+        if not accept and not (comment and comment.strip()):
+            raise DomainError("pengembalian rencana aksi wajib disertai catatan")
+        self.change(Action.ACCEPT_PLAN if accept else Action.RETURN_PLAN, actor=actor, at=at, comment=comment)
+        self.plan.status = PlanStatus.ACCEPTED if accept else PlanStatus.RETURNED
+        self.plan.decided_by, self.plan.decided_at, self.plan.decision_comment = actor.name, at, comment
+        if accept:
+            self.due_date, self.due_at = due_on(self.plan.deadline)
+
+    def complete_milestone(self, seq: int, *, actor: Actor, at: datetime, comment: str | None,
+                           due_on: Callable[[date], tuple[date, datetime]]) -> None:
+        """A milestone is done: the deadline moves to the next open one."""
+        if not self.plan_accepted:
+            raise IllegalTransition("rencana aksi belum disetujui")
+        milestone = next((m for m in self.plan.milestones if m.seq == seq), None)
+        if milestone is None:
+            raise DomainError(f"tahap {seq} tidak ada dalam rencana aksi")
+        if milestone.done_at is not None:
+            raise IllegalTransition(f"tahap {seq} sudah ditandai selesai")
+        self.change(Action.COMPLETE_MILESTONE, actor=actor, at=at, comment=comment,
+                    details={"milestone": seq, "description": milestone.description})
+        milestone.done_at, milestone.done_by = at, actor.name
+        self.due_date, self.due_at = due_on(self.plan.deadline)
 
     def extend(self, *, actor: Actor, at: datetime, due_date: date, due_at: datetime, comment: str | None,
                request_id: str) -> None:

@@ -20,6 +20,8 @@ class Template(BaseModel):
     action: str = Field(min_length=20)
     evidence: str = Field(min_length=5)
     basis: str = Field(min_length=5, description="the legal basis the issued text cites")
+    needs_plan: bool = Field(default=False, description="the work needs a budget or construction: a rencana "
+                                                        "aksi with milestones comes first (domain.plans)")
 
 
 class Catalogue(BaseModel):

@@ -18,6 +18,7 @@ from datetime import datetime
 from tindaklanjut.domain import calendar
 from tindaklanjut.domain.frameworks import Band, Framework
 from tindaklanjut.domain.model import Assessment, Priority, Recommendation, Scope, recommendation_id
+from tindaklanjut.domain.plans import plan_due_date
 from tindaklanjut.domain.policy import Policy, Template
 from tindaklanjut.events.assessment import Aspect, AssessmentPublished
 
@@ -59,10 +60,17 @@ class _Builder:
         return calendar.deadline(self.payload.published_at, days, region_code=self.payload.unit.region_code,
                                  not_after=window_end)
 
+    def plan_deadline(self):
+        """A rencana aksi is due 30 days after publication, past the year-end closing weeks, within the window."""
+        region = self.payload.unit.region_code
+        issued_on = self.payload.published_at.astimezone(calendar.zone_for_region(region)).date()
+        due = min(plan_due_date(issued_on), calendar.previous_working_day(self.assessment.follow_up_until))
+        return calendar.deadline_on(due, region_code=region)
+
     def build(self, *, scope: Scope, code: str | None, aspect: Aspect | None, gap: float, template: Template,
               template_key: str, action: str, rule_id: str, indicator=None) -> Recommendation:
         priority = self.priority(gap, aspect)
-        due_date, due_at = self.deadline(priority)
+        due_date, due_at = self.plan_deadline() if template.needs_plan else self.deadline(priority)
         p = self.payload
         return Recommendation.issue(
             id=recommendation_id(p.assessment_id, scope, code), assessment_id=p.assessment_id,
@@ -76,7 +84,7 @@ class _Builder:
             title=template.title, action=f"{action} Dasar hukum: {template.basis}.", evidence=template.evidence,
             finding=indicator.finding if indicator else None, priority=priority, due_date=due_date, due_at=due_at,
             rule_id=rule_id, catalogue_version=self.policy.catalogue.version, template=template_key,
-            issued_at=self.issued_at)
+            issued_at=self.issued_at, needs_plan=template.needs_plan)
 
 
 def recommend(payload: AssessmentPublished, assessment: Assessment, *, framework: Framework, policy: Policy,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tindaklanjut.service_layer import commands, cycles, followup, handlers, reminders, users
+from tindaklanjut.service_layer import commands, cycles, followup, handlers, plans, reminders, users
 
 COMMAND_HANDLERS = {
     commands.IngestAssessments: handlers.ingest,
@@ -16,6 +16,9 @@ COMMAND_HANDLERS = {
     commands.RequestExtension: followup.request_extension,
     commands.RequestNotActionable: followup.request_not_actionable,
     commands.DecideRequest: followup.decide_request,
+    commands.SubmitActionPlan: plans.submit_plan,
+    commands.DecideActionPlan: plans.decide_plan,
+    commands.CompleteMilestone: plans.complete_milestone,
     commands.CloseCycle: cycles.close_cycle_command,
     commands.CloseDueCycles: cycles.close_due_cycles_command,
     commands.HandleCycleClosed: cycles.cycle_closed_command,

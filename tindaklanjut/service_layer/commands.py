@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tindaklanjut.domain.lifecycle import Actor, ReasonCode, Role
+from tindaklanjut.domain.plans import BudgetSource
 from tindaklanjut.domain.reminders import Contact
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 
@@ -77,6 +78,26 @@ class RequestExtension(FollowUpCommand):
 class RequestNotActionable(FollowUpCommand):
     reason: str
     reason_code: ReasonCode | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitActionPlan(FollowUpCommand):
+    """A rencana aksi: where the money comes from, and milestones as (description, responsible, target date)."""
+
+    budget_source: BudgetSource
+    milestones: tuple[tuple[str, str, date], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideActionPlan(FollowUpCommand):
+    accept: bool
+    comment: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteMilestone(FollowUpCommand):
+    seq: int
+    comment: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

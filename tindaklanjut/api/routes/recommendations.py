@@ -125,6 +125,32 @@ async def request_extension(recommendation_id: str, body: models.ExtensionIn, co
     return await queries.request_by_id(container, current, request.id)
 
 
+@router.post("/{recommendation_id}/plan", response_model=models.RecommendationDetail, tags=["instansi"],
+             summary="Ajukan rencana aksi (tahapan, penanggung jawab, target, sumber anggaran)")
+async def submit_plan(recommendation_id: str, body: models.PlanIn, container: ContainerDep,
+                      current: AgencyActor) -> models.RecommendationDetail:
+    return await act(container, current, commands.SubmitActionPlan(
+        actor=current, recommendation_id=recommendation_id, budget_source=body.budget_source,
+        milestones=tuple((m.description, m.responsible, m.target_date) for m in body.milestones)))
+
+
+@router.post("/{recommendation_id}/plan/{decision}", response_model=models.RecommendationDetail,
+             tags=["evaluator"], summary="Setujui (`accept`) atau kembalikan (`return`, dengan catatan) rencana aksi")
+async def decide_plan(recommendation_id: str, decision: Annotated[str, Path(pattern="^(accept|return)$")],
+                      body: models.CommentIn, container: ContainerDep,
+                      current: VerifierActor) -> models.RecommendationDetail:
+    return await act(container, current, commands.DecideActionPlan(
+        actor=current, recommendation_id=recommendation_id, accept=decision == "accept", comment=body.comment))
+
+
+@router.post("/{recommendation_id}/plan/milestones/{seq}/done", response_model=models.RecommendationDetail,
+             tags=["instansi"], summary="Tandai satu tahap rencana aksi selesai")
+async def complete_milestone(recommendation_id: str, seq: Annotated[int, Path(ge=1, le=12)], body: models.CommentIn,
+                             container: ContainerDep, current: AgencyActor) -> models.RecommendationDetail:
+    return await act(container, current, commands.CompleteMilestone(
+        actor=current, recommendation_id=recommendation_id, seq=seq, comment=body.comment))
+
+
 @router.post("/{recommendation_id}/verify", response_model=models.RecommendationDetail, tags=["evaluator"],
              summary="Verifikasi: tindak lanjut sesuai")
 async def verify(recommendation_id: str, body: models.CommentIn, container: ContainerDep,

@@ -21,6 +21,7 @@ from tindaklanjut.api.guard import MAX_FILES_PER_FORM
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.access import owns
 from tindaklanjut.domain.lifecycle import Actor, ReasonCode, Role, Status
+from tindaklanjut.domain.plans import BUDGET_LABELS, BudgetSource
 from tindaklanjut.formatting import REASON, STATUS
 from tindaklanjut.service_layer import commands
 from tindaklanjut.web.deps import CsrfChecked, PageError, WebActor, render
@@ -33,7 +34,9 @@ NOTICES = {"tindakan": "Tindak lanjut dicatat.", "bukti": "Bukti dukung diunggah
            "tautan": "Tautan ditambahkan.", "ajukan": "Diajukan untuk verifikasi.",
            "perpanjangan": "Permohonan perpanjangan dikirim.", "tidak-dapat": "Permohonan dikirim.",
            "verifikasi": "Tindak lanjut diverifikasi.", "perbaikan": "Dikembalikan ke instansi untuk perbaikan.",
-           "setujui": "Permohonan disetujui.", "tolak": "Permohonan ditolak."}
+           "setujui": "Permohonan disetujui.", "tolak": "Permohonan ditolak.",
+           "rencana": "Rencana aksi diajukan.", "rencana-setujui": "Rencana aksi disetujui.",
+           "rencana-kembalikan": "Rencana aksi dikembalikan.", "tahap": "Tahap ditandai selesai."}
 ACTABLE = {Status.OPEN.value, Status.IN_PROGRESS.value, Status.CHANGES_REQUESTED.value}
 
 
@@ -74,6 +77,8 @@ async def _item_page(request: Request, container: Container, current: Actor, rec
                   can_verify=current.role in (Role.EVALUATOR, Role.VERIFIER, Role.ADMIN), inline_types=INLINE_TYPES,
                   reasons=[(code.value, REASON[code.value]) for code in ReasonCode],
                   max_files=MAX_FILES_PER_FORM, max_mb=container.settings.evidence_max_bytes // (1024 * 1024),
+                  budgets=[(b.value, label) for b, label in BUDGET_LABELS.items()], plan_rows=range(1, 4),
+                  owns_item=owns(current, item.agency_id),
                   back_url="/rekomendasi" if "/rekomendasi/" in back or not back else back)
 
 
@@ -200,3 +205,49 @@ async def request_changes(request: Request, recommendation_id: str, container: C
                                 error="Tulis catatan perbaikan untuk instansi.")
     return await _step(request, container, current, recommendation_id, commands.RequestChanges(
         actor=current, recommendation_id=recommendation_id, comment=catatan.strip()), "perbaikan")
+
+
+MAX_PLAN_ROWS = 6
+
+
+@router.post("/rekomendasi/{recommendation_id}/rencana", dependencies=[CsrfChecked])
+async def submit_plan(request: Request, recommendation_id: str, container: ContainerDep, current: WebActor,
+                      sumber_anggaran: Annotated[str, Form(max_length=40)]):
+    """The plan form: up to six rows of (uraian, penanggung jawab, target); empty rows are skipped."""
+    form = await request.form()
+    steps, problems = [], []
+    for n in range(1, MAX_PLAN_ROWS + 1):
+        description = str(form.get(f"tahap_{n}_uraian") or "").strip()[:1000]
+        responsible = str(form.get(f"tahap_{n}_pj") or "").strip()[:200]
+        target = str(form.get(f"tahap_{n}_target") or "").strip()[:10]
+        if not (description or responsible or target):
+            continue
+        try:
+            steps.append((description, responsible, date.fromisoformat(target)))
+        except ValueError:
+            problems.append(f"tahap {n}: isi tanggal target")
+    if sumber_anggaran not in {b.value for b in BudgetSource}:
+        problems.append("pilih sumber anggaran")
+    if problems or not steps:
+        return await _item_page(request, container, current, recommendation_id, status_code=400,
+                                error="; ".join(problems) or "Isi setidaknya satu tahap rencana aksi.")
+    return await _step(request, container, current, recommendation_id, commands.SubmitActionPlan(
+        actor=current, recommendation_id=recommendation_id, budget_source=BudgetSource(sumber_anggaran),
+        milestones=tuple(steps)), "rencana")
+
+
+@router.post("/rekomendasi/{recommendation_id}/rencana/{keputusan}", dependencies=[CsrfChecked])
+async def decide_plan(request: Request, recommendation_id: str, keputusan: str, container: ContainerDep,
+                      current: WebActor, catatan: OptionalText = ""):
+    if keputusan not in ("setujui", "kembalikan"):
+        raise PageError(404, "Tidak ditemukan", "Halaman ini tidak ada.")
+    return await _step(request, container, current, recommendation_id, commands.DecideActionPlan(
+        actor=current, recommendation_id=recommendation_id, accept=keputusan == "setujui",
+        comment=catatan.strip() or None), f"rencana-{keputusan}")
+
+
+@router.post("/rekomendasi/{recommendation_id}/rencana/tahap/{seq}/selesai", dependencies=[CsrfChecked])
+async def complete_milestone(request: Request, recommendation_id: str, seq: int, container: ContainerDep,
+                             current: WebActor, catatan: OptionalText = ""):
+    return await _step(request, container, current, recommendation_id, commands.CompleteMilestone(
+        actor=current, recommendation_id=recommendation_id, seq=seq, comment=catatan.strip() or None), "tahap")
