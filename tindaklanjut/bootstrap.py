@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from tindaklanjut.adapters.database import create_engine, session_factory
-from tindaklanjut.adapters.evidence_store import EvidenceStore
+from tindaklanjut.adapters.evidence_store import evidence_store
 from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
 from tindaklanjut.config import Settings
@@ -40,7 +40,7 @@ class Container:
     bus: MessageBus = field(init=False)
 
     def __post_init__(self) -> None:
-        self.evidence_store = EvidenceStore(self.settings.resolved_evidence_dir, self.settings.evidence_max_bytes)
+        self.evidence_store = evidence_store(self.settings)
         self.dependencies = {
             "new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue, "policy": self.policy,
             "limits": self.settings.limits(), "poison_max_tries": self.settings.poison_max_tries,

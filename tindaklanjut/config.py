@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     public_url: str = ""        # where people open the workspace (links in e-mails and exports); default: the API's address
     evidence_dir: Path | None = None           # default: <var_dir>/evidence
     evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    evidence_store: Literal["local", "s3"] = "local"    # s3: every API replica serves every file
+    evidence_s3_endpoint: str = ""                     # e.g. http://seaweedfs:8333 (empty: Amazon S3)
+    evidence_s3_bucket: str = "tindaklanjut-evidence"  # created when missing
+    evidence_s3_region: str = "us-east-1"
 
     # Reminders and escalation (docs/reminders.md).
     reminders_enabled: bool = True             # run the reminder scheduler inside the worker process

@@ -2,8 +2,8 @@
 follow-up lifecycle, requests, evidence, cycles, users and HTTP publishing
 (the same handlers run on both databases in tests/integration)."""
 
+import hashlib
 import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +15,7 @@ from tindaklanjut.config import Settings
 from tindaklanjut.domain.policy import load_policy
 from tindaklanjut.domain.reminders import load_reminder_policy
 from tindaklanjut.events.wire import DEFAULT_LIMITS
+from tindaklanjut.ports.evidence import AbstractEvidenceStore, EvidenceFile
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 from tindaklanjut.ports.validation import Rejected
 from tindaklanjut.service_layer import commands, users
@@ -34,24 +35,26 @@ SEKDA_KOTA = Actor("sekda-kota", Role.SECRETARY, region="15.71")
 SEKDA_ACEH = Actor("sekda-aceh", Role.SECRETARY, region="11")
 
 
-@dataclass(frozen=True)
-class Stored:
-    sha256: str
-    media_type: str
-    size: int
+class FakeEvidenceStore(AbstractEvidenceStore):
+    """In memory, with the real type checks and hashing of the abstract store."""
 
-
-class FakeEvidenceStore:
     def __init__(self):
-        self.saved = []
+        super().__init__(max_bytes=20 * 1024 * 1024)
+        self.files: dict[str, bytes] = {}
 
-    def save(self, filename, content):
-        self.saved.append((filename, content))
-        return Stored(sha256=f"{len(self.saved):064d}", media_type="application/pdf", size=len(content))
+    async def exists(self, sha256):
+        return sha256 in self.files
 
-    @staticmethod
-    def safe_name(filename):
-        return filename.rsplit("/", 1)[-1]
+    async def put(self, sha256, content):
+        self.files[sha256] = content
+
+    async def read(self, sha256):
+        if sha256 not in self.files:
+            return None
+
+        async def chunks():
+            yield self.files[sha256]
+        return EvidenceFile(size=len(self.files[sha256]), chunks=chunks())
 
 
 class Harness:
@@ -384,7 +387,7 @@ async def test_every_followup_event_mirrors_its_audit_entry(h):
 
     rid = h.ids("15.71")[0]
     await h.handle(commands.RecordAction(actor=KOTA, recommendation_id=rid, comment="SOP disusun"))
-    await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid, filename="sop.pdf", content=b"%PDF",
+    await h.handle(commands.AttachEvidence(actor=KOTA, recommendation_id=rid, filename="sop.pdf", content=b"%PDF-1.4",
                                            description="SOP"))
     changed = [m for m in h.uow.outbox.messages if m.topic == "followup.changed"]
     assert len(changed) == len(h.uow.audit.entries) == 2
@@ -399,7 +402,8 @@ async def test_every_followup_event_mirrors_its_audit_entry(h):
              entry.occurred_at)
         assert data.evidence_sha256 == list(entry.evidence) and data.details == entry.details
     last = FollowUpChangedEvent.model_validate_json(changed[-1].value).data
-    assert (last.evidence_sha256, last.details["kind"], last.details["version"]) == ([f"{1:064d}"], "file", 1)
+    assert (last.evidence_sha256, last.details["kind"], last.details["version"]) == (
+        [hashlib.sha256(b"%PDF-1.4").hexdigest()], "file", 1)
 
 
 async def test_a_dead_letter_keeps_the_bytes_and_says_why(h):

@@ -1,142 +1,129 @@
-"""Evidence files, stored by SHA-256 under a storage root, never overwritten.
-
-The type is decided from the content (magic bytes, and the inner layout of
-office documents), and the file name's extension must agree with it.
-"""
+"""Evidence files behind one interface (`ports.evidence`): a local directory
+(the embedded default) or S3-compatible object storage, so every API replica
+serves every file. Files are named by their SHA-256 and never overwritten."""
 
 from __future__ import annotations
 
-import hashlib
-import io
+import asyncio
 import os
-import re
-import zipfile
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "application/pdf": (".pdf",),
-    "image/png": (".png",),
-    "image/jpeg": (".jpg", ".jpeg"),
-    "image/webp": (".webp",),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx",),
-    "application/vnd.oasis.opendocument.text": (".odt",),
-    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
-    "application/msword": (".doc", ".xls", ".ppt"),
-}
+from tindaklanjut.domain.media_types import ALLOWED, detect_media_type
+from tindaklanjut.ports.evidence import (AbstractEvidenceStore, EvidenceFile, EvidenceRejected, EvidenceTooLarge,
+                                         StoredFile)
+
+CHUNK = 256 * 1024
+__all__ = ["ALLOWED", "EvidenceRejected", "EvidenceTooLarge", "LocalEvidenceStore", "S3EvidenceStore", "StoredFile",
+           "detect_media_type", "evidence_store"]
 
 
-class EvidenceRejected(ValueError):
-    """The upload is not acceptable (type or size); message in Bahasa Indonesia."""
+class LocalEvidenceStore(AbstractEvidenceStore):
+    """Under a storage root, two levels of hash prefix: `ab/cd/abcd…`."""
 
-
-class EvidenceTooLarge(EvidenceRejected):
-    pass
-
-
-MAX_ZIP_ENTRIES = 10_000
-MAX_ZIP_RATIO = 200            # declared uncompressed / compressed, over the whole archive
-MAX_ZIP_EXPANDED = 1024 ** 3   # declared uncompressed total
-
-
-def _sniff_zip(content: bytes) -> str | None:
-    """Office documents by their inner layout, reading only the central
-    directory and at most a few bytes of one entry: nothing is decompressed
-    whole, so a zip bomb costs no memory."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            entries = archive.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES:
-                return None
-            expanded = sum(e.file_size for e in entries)
-            if expanded > MAX_ZIP_EXPANDED or expanded > MAX_ZIP_RATIO * max(len(content), 1):
-                return None
-            names = {e.filename for e in entries}
-            if "mimetype" in names:
-                with archive.open("mimetype") as entry:
-                    mimetype = entry.read(100).decode("ascii", "replace").strip()
-                return mimetype if mimetype in ALLOWED else None
-            if "[Content_Types].xml" in names:
-                for prefix, media_type in (("word/", "wordprocessingml.document"), ("xl/", "spreadsheetml.sheet"),
-                                           ("ppt/", "presentationml.presentation")):
-                    if any(n.startswith(prefix) for n in names):
-                        return f"application/vnd.openxmlformats-officedocument.{media_type}"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, ValueError, EOFError,
-            OSError):
-        return None
-    return None
-
-
-def detect_media_type(content: bytes) -> str | None:
-    if content.startswith(b"%PDF-"):
-        return "application/pdf"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    if content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "application/msword"
-    if content.startswith(b"PK\x03\x04"):
-        return _sniff_zip(content)
-    return None
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    sha256: str
-    media_type: str
-    size: int
-
-
-class EvidenceStore:
     def __init__(self, root: Path, max_bytes: int) -> None:
-        self.root, self.max_bytes = root, max_bytes
-
-    def check(self, filename: str, content: bytes) -> str:
-        if not content:
-            raise EvidenceRejected("berkas kosong")
-        if len(content) > self.max_bytes:
-            raise EvidenceTooLarge(f"berkas melebihi batas {self.max_bytes // (1024 * 1024)} MB")
-        media_type = detect_media_type(content)
-        if media_type is None:
-            raise EvidenceRejected("jenis berkas tidak diizinkan (PDF, gambar, atau dokumen perkantoran)")
-        extension = os.path.splitext(filename.lower())[1]
-        if extension not in ALLOWED[media_type]:
-            raise EvidenceRejected(f"ekstensi {extension or '(tanpa ekstensi)'} tidak sesuai dengan isi berkas "
-                                   f"({media_type})")
-        return media_type
-
-    def save(self, filename: str, content: bytes) -> StoredFile:
-        media_type = self.check(filename, content)
-        digest = hashlib.sha256(content).hexdigest()
-        path = self.path_for(digest)
-        if not path.exists():          # content-addressed: the same bytes are stored once
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part")
-            partial.write_bytes(content)
-            os.replace(partial, path)
-        return StoredFile(sha256=digest, media_type=media_type, size=len(content))
-
-    @staticmethod
-    def safe_name(filename: str | None) -> str:
-        """The name to store and show: no directories, no control characters,
-        no leading dots, at most 200 characters (the extension kept)."""
-        name = re.split(r"[\\/]", filename or "")[-1]
-        name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
-        stem, extension = os.path.splitext(name)
-        name = stem[:200 - len(extension[:20])] + extension[:20]
-        return name or "berkas"
-
-    def open(self, sha256: str) -> Path | None:
-        """The stored file for a hash, if it is there."""
-        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            return None
-        path = self.path_for(sha256)
-        return path if path.is_file() else None
+        super().__init__(max_bytes)
+        self.root = root
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    async def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    async def put(self, sha256: str, content: bytes) -> None:
+        path = self.path_for(sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(content)
+        os.replace(partial, path)
+
+    async def read(self, sha256: str) -> EvidenceFile | None:
+        path = self.path_for(sha256)
+        if not path.is_file():
+            return None
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with path.open("rb") as handle:
+                while block := handle.read(CHUNK):
+                    yield block
+        return EvidenceFile(size=path.stat().st_size, chunks=chunks())
+
+
+class S3EvidenceStore(AbstractEvidenceStore):
+    """An S3 bucket (Amazon S3, MinIO, SeaweedFS...), created when missing.
+    Credentials come from the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."""
+
+    def __init__(self, *, endpoint: str | None, bucket: str, region: str, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        import boto3
+        from botocore.config import Config
+
+        self.bucket = bucket
+        self.client = boto3.client("s3", endpoint_url=endpoint or None, region_name=region,
+                                   config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                                 s3={"addressing_style": "path"}))
+        self._bucket_ready = False
+
+    @staticmethod
+    def key_for(sha256: str) -> str:
+        return f"evidence/{sha256[:2]}/{sha256}"
+
+    async def _ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        from botocore.exceptions import ClientError
+
+        try:
+            await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)
+        except ClientError:
+            await asyncio.to_thread(self.client.create_bucket, Bucket=self.bucket)
+        self._bucket_ready = True
+
+    async def exists(self, sha256: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        await self._ensure_bucket()
+        try:
+            await asyncio.to_thread(self.client.head_object, Bucket=self.bucket, Key=self.key_for(sha256))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    async def put(self, sha256: str, content: bytes) -> None:
+        await self._ensure_bucket()      # a PUT is atomic: readers see the whole object or none
+        await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=self.key_for(sha256), Body=content,
+                                ContentType="application/octet-stream")
+
+    async def read(self, sha256: str) -> EvidenceFile | None:
+        from botocore.exceptions import ClientError
+
+        await self._ensure_bucket()
+        try:
+            answer = await asyncio.to_thread(self.client.get_object, Bucket=self.bucket, Key=self.key_for(sha256))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        body = answer["Body"]
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                while block := await asyncio.to_thread(body.read, CHUNK):
+                    yield block
+            finally:
+                body.close()
+        return EvidenceFile(size=answer["ContentLength"], chunks=chunks())
+
+
+def evidence_store(settings) -> AbstractEvidenceStore:
+    """The store the settings name (`TINDAKLANJUT_EVIDENCE_STORE=local|s3`)."""
+    if settings.evidence_store == "s3":
+        return S3EvidenceStore(endpoint=settings.evidence_s3_endpoint, bucket=settings.evidence_s3_bucket,
+                               region=settings.evidence_s3_region, max_bytes=settings.evidence_max_bytes)
+    return LocalEvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
+
+
+EvidenceStore = LocalEvidenceStore      # the name earlier code and tests use

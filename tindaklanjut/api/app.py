@@ -68,6 +68,18 @@ def _offline_docs(api: FastAPI) -> None:
     api.add_api_route("/redoc", redoc, include_in_schema=False)
 
 
+class PagesGZip(GZipMiddleware):
+    """Compress pages and JSON, not evidence downloads: those are PDFs and images already
+    compressed, and their Content-Length lets a browser show the download's progress."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if "/evidence/" in path or "/bukti/" in path:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_api(container: Container, *, failed_logins: FailedLogins | None = None) -> FastAPI:
     api = FastAPI(title="tindaklanjut", version="1", docs_url=None, redoc_url=None,
                   description="Tindak lanjut rekomendasi hasil penilaian pelayanan publik.")
@@ -75,7 +87,7 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
     api.state.container = container
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
     # Pages and JSON compressed on the wire (CSRF tokens in pages are masked per response: web/deps.py).
-    api.add_middleware(GZipMiddleware, minimum_size=2048)
+    api.add_middleware(PagesGZip, minimum_size=2048)
     api.state.metrics = Metrics(container)
     api.add_middleware(HttpMetrics, metrics=api.state.metrics)
     api.add_exception_handler(ApiError, _api_error)

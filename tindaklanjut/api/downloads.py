@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.api import queries
@@ -16,15 +16,15 @@ INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/w
 
 
 async def evidence_response(session: AsyncSession, container: Container, actor: Actor, recommendation_id: str,
-                            sha256: str, *, inline: bool) -> FileResponse | None:
+                            sha256: str, *, inline: bool) -> StreamingResponse | None:
     """The file as a download (inline only for PDF and images when asked), or None."""
     version = await queries.evidence_file(session, actor, recommendation_id, sha256)
-    path = container.evidence_store.open(sha256) if version else None
-    if path is None:
+    stored = await container.evidence_store.fetch(sha256) if version else None
+    if stored is None:
         return None
     disposition = "inline" if inline and version.media_type in INLINE_TYPES else "attachment"
     name = version.filename or f"bukti-{sha256[:12]}"
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return FileResponse(path, media_type=version.media_type or "application/octet-stream", headers={
+    return StreamingResponse(stored.chunks, media_type=version.media_type or "application/octet-stream", headers={
         "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, no-store"})
+        "Content-Length": str(stored.size), "Cache-Control": "private, no-store"})

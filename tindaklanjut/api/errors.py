@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tindaklanjut.adapters.evidence_store import EvidenceRejected, EvidenceTooLarge
+from tindaklanjut.ports.evidence import EvidenceRejected, EvidenceTooLarge
 from tindaklanjut.api import models
 from tindaklanjut.domain.lifecycle import ConcurrentChange, DomainError, IllegalTransition, NotPermitted
 from tindaklanjut.service_layer import cycles, followup

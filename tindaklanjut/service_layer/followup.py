@@ -68,7 +68,7 @@ async def attach_evidence(command: commands.AttachEvidence, new_uow: NewUnitOfWo
     Additions commute, so one that meets a concurrent change is tried again."""
     if command.content is None and not command.url:
         raise DomainError("unggah berkas atau isi tautan")
-    stored = evidence_store.save(command.filename or "", command.content) if command.content is not None else None
+    stored = await evidence_store.save(command.filename or "", command.content) if command.content is not None else None
     filename = evidence_store.safe_name(command.filename) if stored else None
     for attempt in range(1, EVIDENCE_TRIES + 1):
         try:

@@ -4,7 +4,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from tindaklanjut.api import models, queries
 from tindaklanjut.api.downloads import evidence_response
@@ -59,9 +59,9 @@ Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 ber
 
 
 @router.get("/{recommendation_id}/evidence/{sha256}", tags=["rekomendasi"], summary="Unduh berkas bukti dukung",
-            response_class=FileResponse, responses={200: {"content": {"application/octet-stream": {}}}})
+            response_class=StreamingResponse, responses={200: {"content": {"application/octet-stream": {}}}})
 async def download_evidence(recommendation_id: str, sha256: Sha256, session: SessionDep, container: ContainerDep,
-                            current: CurrentActor, inline: bool = False) -> FileResponse:
+                            current: CurrentActor, inline: bool = False) -> StreamingResponse:
     """The file, for everyone who may see the recommendation (404 for anyone else). A download by
     default; `?inline=true` shows a PDF or an image in the browser."""
     found = await evidence_response(session, container, current, recommendation_id, sha256, inline=inline)
