@@ -35,3 +35,15 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
     async def http_api() -> None:
         log.info("api.listening", url=f"http://{settings.api_host}:{settings.api_port}", docs="/docs")
         await server(settings, container).serve()
+
+
+def register_health(app: faust.App, settings: Settings, container: Container) -> None:
+    """For a process without the API role: only /healthz, /readyz and /metrics, on the health port."""
+    from tindaklanjut.api.app import create_health_api
+
+    @app.task
+    async def health_api() -> None:
+        config = uvicorn.Config(create_health_api(container), host=settings.api_host, port=settings.health_port,
+                                log_level="warning", access_log=False, lifespan="off")
+        log.info("health.listening", url=f"http://{settings.api_host}:{settings.health_port}")
+        await _EmbeddedServer(config).serve()

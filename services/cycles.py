@@ -22,7 +22,8 @@ CLOSE_DUE_JOB_ID = "cycles.close_due"
 CLOSE_DUE_INTERVAL = 3600.0     # a window ends at midnight WIB; closing within the hour is soon enough
 
 
-def register(app: faust.App, settings: Settings, container: Container) -> None:
+def register_agent(app: faust.App, settings: Settings, container: Container) -> None:
+    """The `cycle.closed` consumer (role `recommender`)."""
     topic = app.topic(settings.topic("cycle.closed"), value_type=bytes, key_type=bytes,
                       partitions=settings.topic_partitions)
 
@@ -32,6 +33,11 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
             origin = Origin(topic=event.message.topic, partition=event.message.partition,
                             offset=event.message.offset)
             await handle_until_committed(container, event.value, origin)
+
+
+def register_window_closer(app: faust.App, settings: Settings, container: Container) -> None:
+    """Close cycles whose follow-up window ended (role `scheduler`; several replicas are safe:
+    a second close of the same cycle finds its report stored)."""
 
     @app.task
     async def cycle_window_closer() -> None:

@@ -56,8 +56,23 @@ def broker_credentials(settings: Settings):
     return faust.SSLCredentials(options["ssl_context"])
 
 
+ROLES = ("recommender", "relay", "scheduler", "api")
+
+
+def parse_roles(text: str) -> tuple[str, ...]:
+    """`recommender,relay` -> ("recommender", "relay"); unknown names are refused."""
+    roles = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown or not roles:
+        raise ValueError(f"unknown role(s) {', '.join(unknown) or '(none given)'}: choose from {', '.join(ROLES)}")
+    return roles
+
+
 def build_app(settings: Settings, container: Container) -> faust.App:
+    """One process with the configured roles (`TINDAKLANJUT_WORKER_ROLES`, default all):
+    recommender (consumers), relay (outbox), scheduler (reminders, cycle windows), api (HTTP)."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    roles = parse_roles(settings.worker_roles)
     app = faust.App(
         f"{settings.consumer_group}-recommender",
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
@@ -84,10 +99,17 @@ def build_app(settings: Settings, container: Container) -> faust.App:
         # Signal handlers are installed by now: tools may wait for this line.
         log.info("worker.started", app=app.conf.id)
 
-    recommender.register(app, settings, container)
-    relay.register(app, settings, container)
-    reminders.register(app, settings, container)
-    cycles.register(app, settings, container)
-    if settings.api_enabled:
+    log.info("worker.roles", roles=",".join(roles))
+    if "recommender" in roles:
+        recommender.register(app, settings, container)
+        cycles.register_agent(app, settings, container)
+    if "relay" in roles:
+        relay.register(app, settings, container)
+    if "scheduler" in roles:
+        reminders.register(app, settings, container)
+        cycles.register_window_closer(app, settings, container)
+    if "api" in roles and settings.api_enabled:
         api.register(app, settings, container)
+    elif settings.health_port:
+        api.register_health(app, settings, container)
     return app

@@ -105,10 +105,21 @@ def _run_worker(settings: Settings) -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run the services (recommender, outbox relay, reminders, HTTP API) on the configured broker and database."""
+def worker(roles: Annotated[str | None, typer.Option(
+        help="comma-separated roles to run: recommender, relay, scheduler, api (default: all, or "
+             "TINDAKLANJUT_WORKER_ROLES); each scales on its own")] = None) -> None:
+    """Run the services (recommender, outbox relay, scheduler, HTTP API) on the configured broker and database."""
+    from tindaklanjut.services.worker import parse_roles
+
     _configure_logging()
     settings = get_settings()
+    if roles is not None:
+        try:
+            parse_roles(roles)
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        settings = settings.model_copy(update={"worker_roles": roles})
     _prepare(settings)
     _run_worker(settings)
 

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Freeze the clock (demonstrations, benchmarks); refused in production.
     fixed_now: datetime | None = None
     api_enabled: bool = True                   # serve the HTTP API inside the worker process
+    # Which roles this worker process runs (comma-separated): recommender, relay, scheduler, api.
+    worker_roles: str = "recommender,relay,scheduler,api"
+    health_port: int = 0                       # /healthz, /readyz, /metrics for a process without the api role
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = ""        # where people open the workspace (links in e-mails and exports); default: the API's address

@@ -80,6 +80,16 @@ class PagesGZip(GZipMiddleware):
         await super().__call__(scope, receive, send)
 
 
+def create_health_api(container: Container) -> FastAPI:
+    """Liveness, readiness and metrics alone, for a worker process that serves no API."""
+    api = FastAPI(title="tindaklanjut (health)", docs_url=None, redoc_url=None, openapi_url=None)
+    api.state.container = container
+    api.state.metrics = Metrics(container)
+    api.add_middleware(HttpMetrics, metrics=api.state.metrics)
+    api.include_router(health.router)
+    return api
+
+
 def create_api(container: Container, *, failed_logins: FailedLogins | None = None) -> FastAPI:
     api = FastAPI(title="tindaklanjut", version="1", docs_url=None, redoc_url=None,
                   description="Tindak lanjut rekomendasi hasil penilaian pelayanan publik.")
