@@ -42,9 +42,10 @@ def _copies(examples, count: int) -> list[dict]:
 
 
 async def _kota_ids(client, status="open") -> list[str]:
+    """The city's items that can be submitted without a rencana aksi first."""
     response = await client.get("/api/v1/recommendations", headers=auth(client, "kota"),
                                 params={"status": status, "limit": 1000})
-    return [r["id"] for r in response.json()]
+    return [r["id"] for r in response.json() if not r["needs_plan"]]
 
 
 async def _submitted(client, rid: str) -> None:
@@ -56,7 +57,7 @@ async def _submitted(client, rid: str) -> None:
 
 
 async def test_concurrent_verify_and_request_changes_give_exactly_one_success(settings, examples):
-    async with api_client(settings, examples, extra_documents=_copies(examples, 5)) as client:
+    async with api_client(settings, examples, extra_documents=_copies(examples, 6)) as client:
         ids = (await _kota_ids(client))[:20]
         assert len(ids) == 20
         for rid in ids:
@@ -82,7 +83,7 @@ async def test_concurrent_verify_and_request_changes_give_exactly_one_success(se
 
 
 async def test_concurrent_approve_and_reject_of_one_request_give_exactly_one_success(settings, examples):
-    async with api_client(settings, examples, extra_documents=_copies(examples, 2)) as client:
+    async with api_client(settings, examples, extra_documents=_copies(examples, 3)) as client:
         ids = (await _kota_ids(client))[:10]
         for rid in ids:
             r = await client.post(f"/api/v1/recommendations/{rid}/extension", headers=auth(client, "kota"),
