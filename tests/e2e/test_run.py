@@ -88,7 +88,7 @@ async def test_sample_data_is_published_on_first_start_only(tmp_path):
         first = await _wait_for_recommendations(env, tmp_path, 8)
         assert len(first) == 8
     finally:
-        assert stop(stack) == 0
+        assert stop(stack, timeout=45) == 0      # generous on a loaded machine: what matters is exit 0
     assert "published 3 sample assessments" in (tmp_path / "run1.log").read_text()
 
     stack = start("run", env=env, cwd=tmp_path, log=tmp_path / "run2.log")
@@ -98,7 +98,7 @@ async def test_sample_data_is_published_on_first_start_only(tmp_path):
         assert len(_recommendations(env, tmp_path)) == 8
     finally:
         stack.send_signal(signal.SIGINT)       # Ctrl-C
-        assert stop(stack) == 0
+        assert stop(stack, timeout=45) == 0      # generous on a loaded machine: what matters is exit 0
     assert "sample assessments" not in (tmp_path / "run2.log").read_text()
 
 
