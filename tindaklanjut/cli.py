@@ -52,8 +52,23 @@ class Format(str, Enum):
 
 
 def _configure_logging(level: int = logging.INFO) -> None:
+    """Readable lines in development; one JSON object per line in production (or with
+    TINDAKLANJUT_LOG_FORMAT=json), with the request id bound by the API guard."""
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level),
+    try:
+        settings = get_settings()
+        as_json = settings.log_format == "json" or (settings.log_format == "auto"
+                                                    and settings.environment == "production")
+    except Exception:        # noqa: BLE001 - invalid settings are reported by the command itself
+        as_json = False
+    processors = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level]
+    if as_json:
+        processors += [structlog.processors.TimeStamper(fmt="iso", utc=True), structlog.processors.format_exc_info,
+                       structlog.processors.JSONRenderer()]
+    else:
+        processors += [structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+                       structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    structlog.configure(processors=processors, wrapper_class=structlog.make_filtering_bound_logger(level),
                         logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 

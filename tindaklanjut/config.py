@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # Which roles this worker process runs (comma-separated): recommender, relay, scheduler, api.
     worker_roles: str = "recommender,relay,scheduler,api"
     health_port: int = 0                       # /healthz, /readyz, /metrics for a process without the api role
+    log_format: Literal["auto", "console", "json"] = "auto"   # auto: JSON in production, readable elsewhere
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = ""        # where people open the workspace (links in e-mails and exports); default: the API's address

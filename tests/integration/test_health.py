@@ -38,3 +38,12 @@ async def test_metrics_count_requests_by_route_and_read_shared_counts(settings, 
         assert 'tindaklanjut_events_processed{outcome="processed",type="tindaklanjut.assessment.published.v1"} 3.0' \
             in body
         assert "tindaklanjut_http_request_seconds_bucket" in body
+
+
+async def test_every_answer_carries_a_request_id(settings, examples):
+    async with api_client(settings, examples) as client:
+        echoed = await client.get("/healthz", headers={"X-Request-ID": "jambi-2025-0001"})
+        assert echoed.headers["x-request-id"] == "jambi-2025-0001"
+        made = await client.get("/healthz", headers={"X-Request-ID": "<script>"})
+        assert made.headers["x-request-id"] != "<script>" and len(made.headers["x-request-id"]) == 32
+        assert (await client.get("/api/v1/recommendations")).headers["x-request-id"]     # refusals too

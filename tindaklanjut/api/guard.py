@@ -104,12 +104,17 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         started = False
+        # The request id: the caller's X-Request-ID when sane, else a new one; in every log line and the answer.
+        sent_id = _header(scope, b"x-request-id") or ""
+        request_id = sent_id if 8 <= len(sent_id) <= 64 and sent_id.replace("-", "").isalnum() else uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
 
         async def send_secured(message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = list(message.get("headers", [])) + self._security_headers(scope["path"])
+                message["headers"] = (list(message.get("headers", [])) + self._security_headers(scope["path"])
+                                      + [(b"x-request-id", request_id.encode())])
             await send(message)
 
         async def answer(status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -137,6 +142,8 @@ class RequestGuard:
             if not started:
                 await answer(*_problem(500, "internal_error", f"terjadi kesalahan internal; sampaikan kode "
                                                               f"{error_id} kepada admin", {"x-error-id": error_id}))
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
 
     # -- admission: authentication before any body is read -------------------------------------------
     async def _admit(self, scope) -> tuple | None:
