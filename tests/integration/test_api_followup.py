@@ -170,3 +170,19 @@ async def test_rejecting_an_extension_keeps_the_deadline_and_the_requester_canno
         assert (await _dinsos(client))["due_date"] == rec["due_date"]
         r = await client.post("/api/v1/requests/unknown/reject", headers=auth(client, "evaluator"), json={})
         assert r.status_code == 404
+
+
+async def test_the_overdue_list_comes_in_pages_of_agencies_with_totals(settings, examples):
+    async with api_client(settings, examples, now=datetime(2025, 2, 20, 2, 0, tzinfo=timezone.utc)) as client:
+        everything = (await client.get("/api/v1/overdue", headers=auth(client, "evaluator"))).json()
+        first = await client.get("/api/v1/overdue", headers=auth(client, "evaluator"), params={"limit": 1})
+        second = await client.get("/api/v1/overdue", headers=auth(client, "evaluator"),
+                                  params={"limit": 1, "offset": 1})
+        past = await client.get("/api/v1/overdue", headers=auth(client, "evaluator"), params={"limit": 1, "offset": 9})
+        assert first.json() + second.json() == everything and past.json() == []
+        assert first.headers["x-total-agencies"] == str(len(everything))
+        assert int(first.headers["x-total-overdue"]) == sum(a["overdue"] for a in everything)
+        scoped = await client.get("/api/v1/overdue", headers=auth(client, "sekda_kota"), params={"limit": 5})
+        assert [a["agency_id"] for a in scoped.json()] == ["15.71"] and scoped.headers["x-total-agencies"] == "1"
+        assert (await client.get("/api/v1/overdue", headers=auth(client, "evaluator"),
+                                 params={"limit": 0})).status_code == 422

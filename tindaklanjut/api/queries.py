@@ -166,7 +166,7 @@ async def list_requests(session: AsyncSession, actor: Actor, status: str | None,
 
 async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: str | None = None, *,
                   framework: str | None = None, cycle: str | None = None, priority: str | None = None,
-                  agency_id: str | None = None) -> list[dict]:
+                  agency_id: str | None = None, agency_ids: Sequence[str] | None = None) -> list[dict]:
     """Items past due that the agency still owes, grouped by agency and unit, most overdue first.
 
     Returns plain dicts in the shape of `models.OverdueAgency` (a region can
@@ -181,7 +181,9 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
                           (R.agency_id, agency_id)):
         if value:
             query = query.where(column == value)
-    rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at))
+    if agency_ids is not None:
+        query = query.where(R.agency_id.in_(list(agency_ids)))
+    rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at, R.id))
     agencies: dict[str, dict] = {}
     today: dict[str, object] = {}     # local date per time zone of the units' regions
     for (rec_id, title, indicator, priority, status, due_date, agency_id, agency_name, agency_region,
@@ -201,6 +203,20 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
                                    "cycle": item_cycle})
         agency["overdue"] += 1
     return sorted(agencies.values(), key=lambda a: (-a["overdue"], a["agency_id"]))
+
+
+async def overdue_page(session: AsyncSession, actor: Actor, now: datetime, region: str | None, *, limit: int,
+                       offset: int) -> tuple[list[str], int, int]:
+    """One page of agencies with overdue items, most overdue first (the order of `overdue`):
+    their ids, the number of such agencies and of overdue items in the actor's view."""
+    query = scoped(select(R.agency_id, func.count().label("n")).join(A, A.id == R.agency_id)
+                   .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
+    if region:
+        query = query.where(region_clause(A.region_code, region))
+    counts = (await session.execute(query.group_by(R.agency_id))).all()
+    ordered = sorted(counts, key=lambda row: (-row[1], row[0]))
+    return ([agency for agency, _ in ordered[offset:offset + limit]], len(ordered),
+            sum(n for _, n in ordered))
 
 
 async def overdue_choices(session: AsyncSession, actor: Actor) -> dict[str, list]:
