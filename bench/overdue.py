@@ -69,6 +69,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def start_api(dsn: str, port: int, ready_path: str) -> tuple[subprocess.Popen, str]:
+    """A live `tindaklanjut api` process on this database and port, once `ready_path` answers 200."""
+    env = {**os.environ, "TINDAKLANJUT_DATABASE_URL": dsn, "TINDAKLANJUT_API_PORT": str(port),
+           "TINDAKLANJUT_KAFKA_BOOTSTRAP": "127.0.0.1:1", "TINDAKLANJUT_FIXED_NOW": NOW.isoformat()}
+    api = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "api"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}{ready_path}").status_code == 200:
+                break
+        except httpx.HTTPError:
+            await asyncio.sleep(0.1)
+    return api, base
+
+
 async def load(dsn: str, rows: int) -> None:
     """Agencies: each province plus 12 kab/kota; 7 units each; `rows` recommendations."""
     rng = random.Random(7)
@@ -162,17 +178,7 @@ async def main() -> None:
         container = bootstrap(settings, clock=lambda: NOW)
         token = await users.add_user(container.uow, "sekda-bench", Role.SECRETARY, region=args.region)
         await container.close()
-        env = {**os.environ, "TINDAKLANJUT_DATABASE_URL": dsn, "TINDAKLANJUT_API_PORT": str(settings.api_port),
-               "TINDAKLANJUT_KAFKA_BOOTSTRAP": "127.0.0.1:1", "TINDAKLANJUT_FIXED_NOW": NOW.isoformat()}
-        api = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "api"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{settings.api_port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/openapi.json").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
+        api, base = await start_api(dsn, settings.api_port, "/openapi.json")
 
         time_api(base, token, args.region, 2)                    # warm-up, both sides
         await time_raw(dsn, args.region, 2)

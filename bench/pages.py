@@ -27,7 +27,6 @@ import asyncio
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from overdue import ADMIN_DSN, NOW, free_port, load  # noqa: E402
+from overdue import ADMIN_DSN, NOW, free_port, load, start_api  # noqa: E402
 from tindaklanjut.adapters import migrate  # noqa: E402
 from tindaklanjut.bootstrap import bootstrap  # noqa: E402
 from tindaklanjut.config import Settings  # noqa: E402
@@ -161,17 +160,7 @@ async def main() -> None:
         for user, (role, agency) in ACCOUNTS.items():
             await users.add_user(container.uow, user, role, agency_id=agency, password=PASSWORD)
         await container.close()
-        env = {**os.environ, "TINDAKLANJUT_DATABASE_URL": dsn, "TINDAKLANJUT_API_PORT": str(settings.api_port),
-               "TINDAKLANJUT_KAFKA_BOOTSTRAP": "127.0.0.1:1", "TINDAKLANJUT_FIXED_NOW": NOW.isoformat()}
-        api = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "api"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{settings.api_port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/masuk").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
+        api, base = await start_api(dsn, settings.api_port, "/masuk")
         clients = {user: logged_in(base, user) for user in ACCOUNTS}
         conn = await asyncpg.connect(dsn)
         item = await conn.fetchval("SELECT id FROM recommendation WHERE agency_id = $1 ORDER BY due_at LIMIT 1",
