@@ -486,7 +486,7 @@ app.add_typer(tokens_app, name="tokens")
 @tokens_app.command("list")
 def tokens_list(format: Annotated[Format, typer.Option(help="output format")] = Format.table) -> None:
     """Every user's token: active, expired or revoked (the tokens themselves are never shown)."""
-    rows = _with_container(lambda c: users.list_tokens(c.uow))
+    rows = _with_container(lambda c: users.list_users(c.uow))
     _print_rows(rows, format, ["name", "role", "agency_id", "region", "state", "expires_at", "revoked_at"],
                 f"Tokens ({len(rows)})")
 

@@ -50,14 +50,6 @@ def waktu(at: datetime, region_code: str | None = None) -> str:
     return f"{tanggal(local)}, {local.hour:02d}.{local.minute:02d} {ZONE_LABELS.get(zone.key, zone.key)}"
 
 
-def sisa_hari(days_overdue: int, days_left: int | None = None) -> str:
-    if days_overdue > 0:
-        return f"terlambat {days_overdue} hari"
-    if days_left is None:
-        return ""
-    return "jatuh tempo hari ini" if days_left == 0 else f"{days_left} hari lagi"
-
-
 def angka(value: float | int | None, digits: int = 0) -> str:
     """Indonesian number format: `1.234,5`."""
     if value is None:

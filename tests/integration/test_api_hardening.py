@@ -193,7 +193,7 @@ async def test_revoked_and_expired_tokens_are_refused(settings, examples):
                                      expires_in=timedelta(seconds=-1))
         r = await client.get("/api/v1/recommendations", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401
-        states = {row["name"]: row["state"] for row in await users.list_tokens(client.container.uow)}
+        states = {row["name"]: row["state"] for row in await users.list_users(client.container.uow)}
         assert (states["operator-kota-jambi"], states["sebentar"], states["evaluator-ori"]) == \
             ("revoked", "expired", "active")
 

@@ -290,7 +290,7 @@ async def test_users_are_added_once_authenticated_and_revoked():
     assert await users.authenticate(new_uow, "x" * 201) is None
     with pytest.raises(DomainError, match="tidak ada"):
         await harness.handle(commands.RevokeToken(name="siapa"))
-    states = {t["name"]: t["state"] for t in await users.list_tokens(new_uow)}
+    states = {t["name"]: t["state"] for t in await users.list_users(new_uow)}
     assert states == {"ori": "revoked", "tamu": "active"}
 
 

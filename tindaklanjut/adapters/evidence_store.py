@@ -9,13 +9,9 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tindaklanjut.domain.media_types import ALLOWED, detect_media_type
-from tindaklanjut.ports.evidence import (AbstractEvidenceStore, EvidenceFile, EvidenceRejected, EvidenceTooLarge,
-                                         StoredFile)
+from tindaklanjut.ports.evidence import AbstractEvidenceStore, EvidenceFile
 
 CHUNK = 256 * 1024
-__all__ = ["ALLOWED", "EvidenceRejected", "EvidenceTooLarge", "LocalEvidenceStore", "S3EvidenceStore", "StoredFile",
-           "detect_media_type", "evidence_store"]
 
 
 class LocalEvidenceStore(AbstractEvidenceStore):
@@ -124,6 +120,3 @@ def evidence_store(settings) -> AbstractEvidenceStore:
         return S3EvidenceStore(endpoint=settings.evidence_s3_endpoint, bucket=settings.evidence_s3_bucket,
                                region=settings.evidence_s3_region, max_bytes=settings.evidence_max_bytes)
     return LocalEvidenceStore(settings.resolved_evidence_dir, settings.evidence_max_bytes)
-
-
-EvidenceStore = LocalEvidenceStore      # the name earlier code and tests use

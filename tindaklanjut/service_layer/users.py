@@ -168,5 +168,3 @@ async def list_users(new_uow: NewUnitOfWork) -> list[dict]:
              "account": "nonaktif" if u.disabled_at else "aktif"}
             for u in found]
 
-
-list_tokens = list_users

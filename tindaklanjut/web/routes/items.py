@@ -29,7 +29,6 @@ from tindaklanjut.web.deps import CsrfChecked, PageError, WebActor, render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 Text = Annotated[str, Form(max_length=4000)]
-OptionalText = Annotated[str, Form(max_length=4000)]
 NOTICES = {"tindakan": "Tindak lanjut dicatat.", "bukti": "Bukti dukung diunggah.",
            "tautan": "Tautan ditambahkan.", "ajukan": "Diajukan untuk verifikasi.",
            "perpanjangan": "Permohonan perpanjangan dikirim.", "tidak-dapat": "Permohonan dikirim.",
@@ -159,7 +158,7 @@ async def add_link(request: Request, recommendation_id: str, container: Containe
 
 @router.post("/rekomendasi/{recommendation_id}/ajukan", dependencies=[CsrfChecked])
 async def submit(request: Request, recommendation_id: str, container: ContainerDep, current: WebActor,
-                 catatan: OptionalText = ""):
+                 catatan: Text = ""):
     return await _step(request, container, current, recommendation_id, commands.SubmitFollowUp(
         actor=current, recommendation_id=recommendation_id, comment=catatan.strip() or None), "ajukan")
 
@@ -192,7 +191,7 @@ async def not_actionable(request: Request, recommendation_id: str, container: Co
 
 @router.post("/rekomendasi/{recommendation_id}/verifikasi", dependencies=[CsrfChecked])
 async def verify(request: Request, recommendation_id: str, container: ContainerDep, current: WebActor,
-                 catatan: OptionalText = ""):
+                 catatan: Text = ""):
     return await _step(request, container, current, recommendation_id, commands.VerifyFollowUp(
         actor=current, recommendation_id=recommendation_id, comment=catatan.strip() or None), "verifikasi")
 
@@ -238,7 +237,7 @@ async def submit_plan(request: Request, recommendation_id: str, container: Conta
 
 @router.post("/rekomendasi/{recommendation_id}/rencana/{keputusan}", dependencies=[CsrfChecked])
 async def decide_plan(request: Request, recommendation_id: str, keputusan: str, container: ContainerDep,
-                      current: WebActor, catatan: OptionalText = ""):
+                      current: WebActor, catatan: Text = ""):
     if keputusan not in ("setujui", "kembalikan"):
         raise PageError(404, "Tidak ditemukan", "Halaman ini tidak ada.")
     return await _step(request, container, current, recommendation_id, commands.DecideActionPlan(
@@ -248,6 +247,6 @@ async def decide_plan(request: Request, recommendation_id: str, keputusan: str, 
 
 @router.post("/rekomendasi/{recommendation_id}/rencana/tahap/{seq}/selesai", dependencies=[CsrfChecked])
 async def complete_milestone(request: Request, recommendation_id: str, seq: int, container: ContainerDep,
-                             current: WebActor, catatan: OptionalText = ""):
+                             current: WebActor, catatan: Text = ""):
     return await _step(request, container, current, recommendation_id, commands.CompleteMilestone(
         actor=current, recommendation_id=recommendation_id, seq=seq, comment=catatan.strip() or None), "tahap")

@@ -12,6 +12,7 @@ from tindaklanjut.api.deps import ContainerDep, SessionDep, dispatch
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.service_layer.commands import DecideRequest
 from tindaklanjut.web.deps import CsrfChecked, PageError, VerifierActor, render
+from tindaklanjut.web.routes.items import NOTICES
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,8 +31,7 @@ async def queue(request: Request, session: SessionDep, container: ContainerDep, 
     evidence = await queries.evidence_of(session, [item.id for item in submitted])
     return render(request, "queue.html", submitted=submitted, pending=pending, evidence=evidence, total=total,
                   offset=mulai, limit=PAGE_SIZE,
-                  notice={"setujui": "Permohonan disetujui.", "tolak": "Permohonan ditolak."}.get(
-                      request.query_params.get("ok", "")))
+                  notice=NOTICES.get(request.query_params.get("ok", "")))
 
 
 async def _decide(container, current, request_id: str, approve: bool, catatan: str, kembali: str):
