@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e bench schemas mutation clean
+.PHONY: run test test-unit test-integration test-e2e bench schemas mutation lock clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ schemas: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+# Pin the runtime dependencies for the container image (deploy/requirements.lock): a clean
+# `pip install .` in a throwaway virtualenv, frozen.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet .
+	{ sed -n '1,/^# (tests/p' deploy/requirements.lock; .venv-lock/bin/python -m pip freeze --exclude tindaklanjut; } \
+		> deploy/requirements.lock.new && mv deploy/requirements.lock.new deploy/requirements.lock
+	rm -rf .venv-lock
 
 # Mutation testing of the domain and the service layer (slow: not part of `make test`; docs/testing.md).
 # Its own virtualenv: mutmut 3.8 needs click >= 8.4.2, faust-streaming pins click < 8.4.

@@ -511,6 +511,34 @@ def api() -> None:
 
 
 @app.command()
+def probe(ready: Annotated[bool, typer.Option(help="ask /readyz (database, migrations, broker) instead of /healthz")]
+          = False) -> None:
+    """Container health check: exit 0 when this process answers on its health endpoint, 1 otherwise.
+
+    Asks the API's port when the process runs the api role, else TINDAKLANJUT_HEALTH_PORT."""
+    import httpx
+
+    from tindaklanjut.services.worker import parse_roles
+
+    settings = get_settings()
+    port = settings.api_port if "api" in parse_roles(settings.worker_roles) and settings.api_enabled \
+        else settings.health_port
+    if not port:
+        err.print("no health endpoint: run the api role or set TINDAKLANJUT_HEALTH_PORT")
+        raise typer.Exit(2)
+    host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::", "") else settings.api_host
+    path = "/readyz" if ready else "/healthz"
+    try:
+        answer = httpx.get(f"http://{host}:{port}{path}", timeout=3.0)
+    except httpx.HTTPError as error:
+        err.print(f"{path}: {error.__class__.__name__}")
+        raise typer.Exit(1) from None
+    if answer.status_code != 200:
+        err.print(f"{path}: HTTP {answer.status_code}")
+        raise typer.Exit(1)
+
+
+@app.command()
 def template(output: Annotated[Path, typer.Argument(help="file to write (.xlsx or .csv)")]) -> None:
     """Write the results-spreadsheet template, filled with the three contract examples."""
     if output.suffix.lower() not in SPREADSHEETS:
