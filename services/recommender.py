@@ -7,6 +7,7 @@ import structlog
 
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
+from tindaklanjut.observability import INGEST_BATCH_EVENTS, INGEST_BATCH_SECONDS
 from tindaklanjut.ports.messages import IngestAssessment, Origin
 
 log = structlog.get_logger(__name__)
@@ -36,7 +37,9 @@ def kafka_headers(event) -> tuple[tuple[str, bytes], ...]:
 async def ingest_until_committed(container: Container, commands: list[IngestAssessment]) -> None:
     """Ingest a batch; faust acknowledges it only after this returns (outages
     are retried until they end; a poison message is dead-lettered)."""
-    report = await container.ingest(commands)
+    with INGEST_BATCH_SECONDS.time():
+        report = await container.ingest(commands)
+    INGEST_BATCH_EVENTS.observe(len(commands))
     log.info("assessments.ingested", batch=len(commands), processed=report.processed,
              duplicates=report.duplicates, dead_lettered=report.dead_lettered,
              recommendations=report.recommendations)

@@ -74,7 +74,7 @@ def build_app(settings: Settings, container: Container) -> faust.App:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     roles = parse_roles(settings.worker_roles)
     app = faust.App(
-        f"{settings.consumer_group}-recommender",
+        settings.worker_group,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         value_serializer="raw",
         key_serializer="raw",

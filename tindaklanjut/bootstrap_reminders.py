@@ -13,6 +13,7 @@ from datetime import datetime
 from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.reminders import Contact, ReminderPolicy, load_reminder_policy
+from tindaklanjut.observability import SWEEP_SECONDS
 from tindaklanjut.service_layer.commands import ImportContacts, RunSweep
 from tindaklanjut.service_layer.messagebus import MessageBus
 from tindaklanjut.service_layer.reminders import SweepReport
@@ -46,8 +47,9 @@ class Reminders:
                 time.monotonic() - self.last_reconcile >= settings.reminder_reconcile_interval
         if reconcile:
             self.last_reconcile = time.monotonic()
-        return await self.bus.handle(RunSweep(now=now or self.clock(), owner=self.owner, reconcile=reconcile,
-                                              send=send))
+        with SWEEP_SECONDS.time():
+            return await self.bus.handle(RunSweep(now=now or self.clock(), owner=self.owner, reconcile=reconcile,
+                                                  send=send))
 
     async def import_contacts(self, contacts: list[Contact]) -> tuple[int, int, int]:
         return await self.bus.handle(ImportContacts(contacts=tuple(contacts), at=self.clock()))

@@ -182,6 +182,11 @@ class Settings(BaseSettings):
             env[f"TINDAKLANJUT_{name.upper()}"] = str(value)
         return env
 
+    @property
+    def worker_group(self) -> str:
+        """The Kafka consumer group of the recommender role (faust's application id)."""
+        return f"{self.consumer_group}-recommender"
+
     def topic(self, name: str) -> str:
         """Physical topic name for a logical one (`assessment.published`)."""
         return f"{self.topic_prefix}{name}"

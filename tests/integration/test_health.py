@@ -38,6 +38,7 @@ async def test_metrics_count_requests_by_route_and_read_shared_counts(settings, 
         assert 'tindaklanjut_events_processed{outcome="processed",type="tindaklanjut.assessment.published.v1"} 3.0' \
             in body
         assert "tindaklanjut_http_request_seconds_bucket" in body
+        assert "tindaklanjut_consumer_lag_up 0.0" in body             # no broker: the scrape still answers
 
 
 async def test_every_answer_carries_a_request_id(settings, examples):

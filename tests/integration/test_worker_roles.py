@@ -3,6 +3,7 @@ relay-and-API worker share the work of one full worker, on a real broker and
 both databases."""
 
 import json
+import re
 
 import httpx
 
@@ -41,6 +42,15 @@ async def test_a_recommender_and_a_relay_with_the_api_run_as_separate_processes(
             ready = await client.get(f"http://127.0.0.1:{health_port}/readyz")
             assert ready.status_code == 200, ready.text
             assert (await client.get(f"http://127.0.0.1:{health_port}/api/v1/recommendations")).status_code == 404
+            # The recommender's own measurements and the group's lag, read from the brokers.
+            own = (await client.get(f"http://127.0.0.1:{health_port}/metrics")).text
+            batches = float(re.search(r"^tindaklanjut_ingest_batch_seconds_count (\S+)$", own, re.M).group(1))
+            events = float(re.search(r"^tindaklanjut_ingest_batch_events_sum (\S+)$", own, re.M).group(1))
+            assert batches >= 1 and events == 3
+            assert "tindaklanjut_consumer_lag_up 1.0" in own
+            lag = re.findall(r'^tindaklanjut_consumer_lag\{partition="(\d+)",topic="([^"]+)"\} (\S+)$', own, re.M)
+            assert lag and {topic for _, topic, _ in lag} >= {settings.topic("assessment.published")}
+            assert all(float(behind) == 0 for *_, behind in lag)
             front = start("worker", "--roles", "relay,api", env=settings_env(settings), log=tmp_path / "front.log")
             assert len(await consume(settings, "recommendation.issued", expected=8, settle=0.5, timeout=60)) == 8
 

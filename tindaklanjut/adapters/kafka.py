@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -61,3 +61,27 @@ def consumer(settings: Settings, *topics: str, group_id: str | None, **overrides
                    rebalance_timeout_ms=settings.kafka_rebalance_timeout_ms, **settings.kafka_security())
     options.update(overrides)
     return AIOKafkaConsumer(*(settings.topic(t) for t in topics), **options)
+
+
+async def consumer_lag(settings: Settings, group_id: str, topics: list[str],
+                       timeout: float = 3.0) -> dict[tuple[str, int], int]:
+    """Messages a group has not yet consumed, per partition of `topics` it has committed on: the
+    partition's end offset minus the group's committed offset. Asked through a consumer of the
+    group that never joins it (OffsetFetch and ListOffsets, standard Kafka requests only)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id,
+                              enable_auto_commit=False, request_timeout_ms=int(timeout * 1000),
+                              **settings.kafka_security())
+    try:
+        async with asyncio.timeout(timeout):
+            await reader.start()
+            partitions = [TopicPartition(settings.topic(topic), partition) for topic in topics
+                          for partition in sorted(reader.partitions_for_topic(settings.topic(topic)) or ())]
+            committed = {}
+            for tp in partitions:
+                offset = await reader.committed(tp)
+                if offset is not None and offset >= 0:
+                    committed[tp] = offset
+            ends = await reader.end_offsets(list(committed)) if committed else {}
+    finally:
+        await reader.stop()
+    return {(tp.topic, tp.partition): max(0, ends[tp] - offset) for tp, offset in committed.items()}

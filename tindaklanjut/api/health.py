@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+
+import structlog
 from datetime import datetime, timezone
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
-from tindaklanjut.adapters import migrate, orm
+from tindaklanjut.adapters import kafka, migrate, orm, orm_reminders
 from tindaklanjut.bootstrap import Container
+from tindaklanjut.observability import PROCESS
+
+log = structlog.get_logger(__name__)
 
 PROBE_TIMEOUT = 3.0
+CONSUMED_TOPICS = ("assessment.published", "cycle.closed")   # what the recommender group reads
 
 
 async def database_check(container: Container) -> tuple[bool, str]:
@@ -69,6 +75,10 @@ class DatabaseCollector:
                                           .where(orm.OutboxRow.parked_at.is_not(None)))
             dead = (await session.execute(select(orm.DeadLetterRow.reason_code, func.count())
                                           .group_by(orm.DeadLetterRow.reason_code))).all()
+            attempts = (await session.execute(select(orm_reminders.ReminderAttemptRow.channel,
+                                                     orm_reminders.ReminderAttemptRow.outcome, func.count())
+                                              .group_by(orm_reminders.ReminderAttemptRow.channel,
+                                                        orm_reminders.ReminderAttemptRow.outcome))).all()
             processed = (await session.execute(select(orm.ProcessedEventRow.event_type, orm.ProcessedEventRow.outcome,
                                                       func.count())
                                                .group_by(orm.ProcessedEventRow.event_type,
@@ -87,8 +97,52 @@ class DatabaseCollector:
                                      labels=["type", "outcome"])
         for event_type, outcome, count in processed:
             consumed.add_metric([event_type or "", outcome or ""], count)
-        families.extend([backlog_family, age, parked_family, dead_family, consumed])
+        deliveries = GaugeMetricFamily("tindaklanjut_deliveries", "Delivery attempts of reminder digests by channel "
+                                       "and outcome (sent, retry, failed; interrupted while under way)",
+                                       labels=["channel", "outcome"])
+        for channel, outcome, count in attempts:
+            deliveries.add_metric([channel, outcome or "interrupted"], count)
+        families.extend([backlog_family, age, parked_family, dead_family, consumed, deliveries])
         self.latest = families
+
+
+class LagCollector:
+    """The recommender group's consumer lag per topic and partition, asked of the brokers at most
+    every `every` seconds (each scrape of every replica would otherwise open two Kafka clients)."""
+
+    def __init__(self, container: Container, every: float = 15.0) -> None:
+        self.settings, self.every = container.settings, every
+        self.latest: list = []
+        self.asked_at: float | None = None
+
+    def collect(self):
+        yield from self.latest
+
+    async def refresh(self) -> None:
+        if self.asked_at is not None and time.monotonic() - self.asked_at < self.every:
+            return
+        self.asked_at = time.monotonic()
+        lag = GaugeMetricFamily("tindaklanjut_consumer_lag", "Messages the recommender group has not yet "
+                                "consumed, per topic and partition", labels=["topic", "partition"])
+        up = GaugeMetricFamily("tindaklanjut_consumer_lag_up", "1 when the last lag reading reached the brokers")
+        try:
+            readings = await kafka.consumer_lag(self.settings, self.settings.worker_group, list(CONSUMED_TOPICS))
+        except Exception as exc:      # noqa: BLE001 - an unreachable broker must not fail the scrape
+            log.warning("metrics.lag_unavailable", error=type(exc).__name__)
+            up.add_metric([], 0)
+            self.latest = [up]
+            return
+        for (topic, partition), behind in sorted(readings.items()):
+            lag.add_metric([topic, str(partition)], behind)
+        up.add_metric([], 1)
+        self.latest = [lag, up]
+
+
+class ProcessCollector:
+    """What this process measured of its own work (tindaklanjut.observability)."""
+
+    def collect(self):
+        yield from PROCESS.collect()
 
 
 class Metrics:
@@ -105,10 +159,12 @@ class Metrics:
         Gauge("tindaklanjut_process_start_time_seconds", "When this process started",
               registry=self.registry).set(time.time())
         self.database = DatabaseCollector(container)
-        self.registry.register(self.database)
+        self.lag = LagCollector(container)
+        for collector in (self.database, self.lag, ProcessCollector()):
+            self.registry.register(collector)
 
     async def exposition(self) -> bytes:
-        await self.database.refresh()
+        await asyncio.gather(self.database.refresh(), self.lag.refresh())
         return generate_latest(self.registry)
 
 

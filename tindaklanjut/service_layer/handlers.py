@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import orjson
 import structlog
 
 from tindaklanjut.domain import recommender
@@ -131,8 +132,22 @@ async def dead_letter(uow, raw: bytes, origin: Origin, rejected: Rejected, *, at
                                         partition=origin.partition, offset=origin.offset, code=rejected.code,
                                         message=rejected.message, errors=rejected.errors, at=at, sha256=sha256), at)
     log.warning("message.dead_lettered", topic=origin.topic, code=rejected.code, reason=rejected.message,
-                offset=origin.offset)
+                offset=origin.offset, ce_id=cloudevent_id(raw, headers))
     return True
+
+
+def cloudevent_id(raw: bytes, headers: tuple[tuple[str, bytes], ...] = ()) -> str | None:
+    """The CloudEvents id of a message, even a refused one, for log correlation: the `ce_id`
+    header (binary mode) or the document's `id` (structured mode); None when neither is readable."""
+    for name, value in headers:
+        if name == "ce_id":
+            return value.decode("utf-8", "replace")[:200]
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    found = document.get("id") if isinstance(document, dict) else None
+    return str(found)[:200] if isinstance(found, (str, int)) else None
 
 
 async def _is_fresh(uow, event: AssessmentPublishedEvent) -> bool:
@@ -148,12 +163,15 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
     if await uow.processed.seen(event.source, event.id):
         await uow.processed.count_redelivery(event.source, event.id)
         report.duplicates += 1
+        log.info("assessment.redelivered", ce_id=event.id, ce_source=event.source)
         return 0
     latest = await uow.assessments.latest_revision(data.assessment_id)
     if latest is not None and data.revision <= latest:
         uow.processed.add(source=event.source, event_id=event.id, event_type=event.type,
                           outcome="duplicate_revision", at=at)
         report.duplicates += 1
+        log.info("assessment.older_revision", ce_id=event.id, ce_source=event.source,
+                 assessment=data.assessment_id, revision=data.revision, latest=latest)
         return 0
     framework = catalogue.get(data.framework)
     assessment = Assessment(
@@ -188,4 +206,6 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id, ratios)
     uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
     report.processed += 1
+    log.info("assessment.stored", ce_id=event.id, ce_source=event.source, assessment=data.assessment_id,
+             revision=data.revision, issued=issued)
     return issued
