@@ -4,9 +4,11 @@ At-least-once: a crash between the send and the mark republishes the rows;
 consumers de-duplicate on the CloudEvents (source, id). On PostgreSQL,
 several relays can run: each claims rows with FOR UPDATE SKIP LOCKED.
 
-A row the broker refuses for good (too large, not serialisable) is parked
-with its reason and never blocks the rows behind it; an outage leaves the
-rows unpublished, to be tried again.
+A row the broker refuses for good (too large, not serialisable, an invalid
+topic name) is parked with its reason and never blocks the rows behind it.
+Every other failure, an unknown broker error included (a broker that has
+just restarted answers some requests with one), is treated as an outage: the
+rows stay unpublished, to be tried again.
 """
 
 from __future__ import annotations
@@ -16,14 +18,26 @@ from datetime import datetime, timezone
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (CorruptRecordException, InvalidTopicError, MessageSizeTooLargeError,
+                             RecordListTooLargeError, RecordTooLargeError, UnsupportedForMessageFormatError)
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
-from tindaklanjut.ports.retrying import describe, is_transient
+from tindaklanjut.ports.retrying import describe
 
 log = structlog.get_logger(__name__)
+
+# What is wrong with the message itself: the same row would be refused again, whatever the broker's state.
+MESSAGE_REFUSED: tuple[type[BaseException], ...] = (
+    MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError, InvalidTopicError,
+    CorruptRecordException, UnsupportedForMessageFormatError, TypeError, ValueError, UnicodeError,
+)
+
+
+def refused_for_good(error: BaseException) -> bool:
+    return isinstance(error, MESSAGE_REFUSED)
 
 
 class OutboxRelay:
@@ -64,7 +78,7 @@ class OutboxRelay:
                             if isinstance(outcome, BaseException))
             now = datetime.now(timezone.utc)
             published = [row.id for row in rows if row.id not in failures]
-            parked = {row_id: error for row_id, error in failures.items() if not is_transient(error)}
+            parked = {row_id: error for row_id, error in failures.items() if refused_for_good(error)}
             if published:
                 await session.execute(update(OutboxRow).where(OutboxRow.id.in_(published)).values(published_at=now))
             for row_id, error in parked.items():
@@ -74,7 +88,7 @@ class OutboxRelay:
         self.published += len(published)
         self.parked += len(parked)
         if len(failures) > len(parked):      # an outage: leave the rest for the next round
-            raise next(error for error in failures.values() if is_transient(error))
+            raise next(error for error in failures.values() if not refused_for_good(error))
         return len(rows)
 
     async def run(self) -> None:
