@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -153,9 +154,15 @@ def reminders_run(start_at: Annotated[str | None, typer.Option(help="start the c
         return start + timedelta(seconds=time.monotonic() - origin) if start else datetime.now(timezone.utc)
 
     async def main() -> None:
+        # SIGTERM (an orchestrator stopping the process) and Ctrl-C finish the sweep under way, then exit 0.
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
         container = bootstrap(settings)
         try:
-            await run_scheduler(reminders(container, clock=clock), interval or settings.reminder_sweep_interval)
+            await run_scheduler(reminders(container, clock=clock), interval or settings.reminder_sweep_interval,
+                                stopping)
         finally:
             await container.close()
     try:

@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # A digest claimed by a crashed sender is retried after this.
     reminder_lease_seconds: float = Field(default=900.0, gt=0)
     reminder_send_concurrency: int = Field(default=4, ge=1)
+    # A digest whose channel was down is tried again after this pause, doubled each time (at most 6 h).
+    reminder_retry_seconds: float = Field(default=900.0, gt=0, le=6 * 3600)
     reminder_reconcile_interval: float = Field(default=300.0, ge=0)  # seconds between scans for new/changed deadlines
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -221,6 +221,8 @@ async def test_a_passing_failure_is_sent_again_by_a_later_sweep_and_gives_up_aft
                    for e in outbox(h, "tindaklanjut.reminder.sent.v1"))
     assert retry_after(1).total_seconds() == 900 and retry_after(2) == 2 * retry_after(1)
     assert retry_after(50).total_seconds() == 6 * 3600
+    assert retry_after(1, timedelta(seconds=2)).total_seconds() == 2 and retry_after(3, timedelta(seconds=2)).total_seconds() == 8
+    assert retry_after(2, timedelta(hours=8)) == timedelta(hours=8)        # a configured pause over the cap stays
     # The wall clock has not moved past the pause: nothing is claimed again.
     same = await sweep(h, "2025-02-04T08:00+07:00")
     assert (same.sent, same.retrying) == (0, 0)

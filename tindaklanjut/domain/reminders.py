@@ -491,9 +491,10 @@ RETRY_FIRST = timedelta(minutes=15)
 RETRY_MAX = timedelta(hours=6)
 
 
-def retry_after(claims: int) -> timedelta:
-    """The pause before the next claim of a digest claimed `claims` times: 15 min, 30, 60... at most 6 h."""
-    return min(RETRY_FIRST * 2 ** min(max(0, claims - 1), 10), RETRY_MAX)
+def retry_after(claims: int, first: timedelta = RETRY_FIRST) -> timedelta:
+    """The pause before the next claim of a digest claimed `claims` times: `first` (15 min), then twice
+    as long each time (30, 60...), at most 6 h (or `first`, if that is longer)."""
+    return min(first * 2 ** min(max(0, claims - 1), 10), max(RETRY_MAX, first))
 
 
 def digest_items(lines: Sequence[DigestLine], day: date) -> tuple[list[DigestItem], list[int]]:

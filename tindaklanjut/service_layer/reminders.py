@@ -34,7 +34,7 @@ from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.repositories import AbstractOutbox
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 from tindaklanjut.domain.calendar import zone_for_region
-from tindaklanjut.domain.reminders import (MAX_DIGEST_CLAIMS, Contact, ContactBook, Digest, DigestItem, DigestLine,
+from tindaklanjut.domain.reminders import (MAX_DIGEST_CLAIMS, RETRY_FIRST, Contact, ContactBook, Digest, DigestItem, DigestLine,
                                            PlannedDelivery, PlannedEscalation, ReminderPolicy, all_zones,
                                            digest_items, plan_reminders, retry_after)
 from tindaklanjut.events import escalation as escalation_wire
@@ -116,7 +116,8 @@ def sent_message(*, digest: Digest, item: DigestItem, line: DigestLine, at: date
 async def sweep(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy: ReminderPolicy,
                 channels: Mapping[str, object], batch_size: int = 1000, lease_seconds: float = 900.0,
                 send_concurrency: int = 1, owner: str | None = None, reconcile: bool = True,
-                send: bool = True, wall_clock: Callable[[], datetime] = utcnow) -> SweepReport:
+                send: bool = True, wall_clock: Callable[[], datetime] = utcnow,
+                retry_first: timedelta = RETRY_FIRST) -> SweepReport:
     """One sweep as if it were `now`: plan what is due, then send the digests."""
     if now.tzinfo is None:
         raise ValueError("the sweep instant must be timezone-aware")
@@ -125,7 +126,8 @@ async def sweep(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy:
     await plan(now, uow=uow, policy=policy, batch_size=batch_size, owner=owner, reconcile=reconcile, report=report)
     if send:
         await send_digests(now, uow=uow, policy=policy, channels=channels, lease_seconds=lease_seconds,
-                           concurrency=send_concurrency, owner=owner, report=report, wall_clock=wall_clock)
+                           concurrency=send_concurrency, owner=owner, report=report, wall_clock=wall_clock,
+                           retry_first=retry_first)
     log.info("reminders.swept", **{k: v for k, v in report.as_dict().items() if k != "timings"},
              timings={k: round(v, 4) for k, v in report.timings.items()})
     return report
@@ -238,7 +240,8 @@ class _Attempts:
 
 async def send_digests(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], policy: ReminderPolicy,
                        channels: Mapping[str, object], lease_seconds: float, concurrency: int, owner: str,
-                       report: SweepReport, wall_clock: Callable[[], datetime] = utcnow) -> None:
+                       report: SweepReport, wall_clock: Callable[[], datetime] = utcnow,
+                       retry_first: timedelta = RETRY_FIRST) -> None:
     """Send every digest whose recipients are inside their delivery window."""
     import asyncio
 
@@ -256,13 +259,13 @@ async def send_digests(now: datetime, *, uow: Callable[[], AbstractUnitOfWork], 
                 lines = await work.reminders.digest_lines(claimed.id)
                 await work.commit()
             await _send_one(claimed, lines, now=now, uow=uow, channels=channels, report=report,
-                            wall_clock=wall_clock)
+                            wall_clock=wall_clock, retry_first=retry_first)
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     report.timings["send"] += time.perf_counter() - started
 
 
-async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -> None:
+async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock, retry_first) -> None:
     items, dropped = digest_items(lines, claimed.day)
     if not items:
         async with uow() as work:
@@ -281,7 +284,7 @@ async def _send_one(claimed, lines, *, now, uow, channels, report, wall_clock) -
     elif outcome_is_permanent(outcome) or claimed.claims >= MAX_DIGEST_CLAIMS:
         status, retry_at = "failed", None
     else:
-        status, retry_at = "retrying", wall_clock() + retry_after(claimed.claims)
+        status, retry_at = "retrying", wall_clock() + retry_after(claimed.claims, retry_first)
     async with uow() as work:
         await work.reminders.finish_digest(claimed.id, status=status, at=now, delivered=included, dropped=dropped,
                                            error=None if outcome.sent else outcome.detail, retry_at=retry_at)
@@ -310,7 +313,8 @@ async def run_sweep(command: commands.RunSweep, new_uow: Callable[[], AbstractUn
     return await sweep(command.now, uow=new_uow, policy=reminder_policy, channels=channels,
                        batch_size=settings.reminder_batch_size, lease_seconds=settings.reminder_lease_seconds,
                        send_concurrency=settings.reminder_send_concurrency, owner=command.owner,
-                       reconcile=command.reconcile, send=command.send)
+                       reconcile=command.reconcile, send=command.send,
+                       retry_first=timedelta(seconds=settings.reminder_retry_seconds))
 
 
 async def import_contacts_command(command: commands.ImportContacts,
