@@ -55,7 +55,23 @@ async def test_lists_are_scoped(settings, examples):
         assert await units("sekda_aceh") == []
         assert await units("evaluator") == ["15.71/disdukcapil", "15.71/dpmptsp", "15/dinsos"]
         r = await client.get("/api/v1/recommendations", headers=auth(client, "kota"), params={"unit": "15/dinsos"})
-        assert r.json() == []
+        assert r.json() == [] and r.headers["X-Total-Count"] == "0"
+
+
+async def test_list_pages_carry_the_total_of_what_the_caller_may_see(settings, examples):
+    async with api_client(settings, examples) as client:
+        whole = await client.get("/api/v1/recommendations", headers=auth(client, "evaluator"))
+        assert whole.headers["X-Total-Count"] == str(len(whole.json())) == "8"
+        pages = [await client.get("/api/v1/recommendations", headers=auth(client, "evaluator"),
+                                  params={"limit": 3, "offset": offset}) for offset in (0, 3, 6, 9)]
+        assert [len(p.json()) for p in pages] == [3, 3, 2, 0]
+        assert {p.headers["X-Total-Count"] for p in pages} == {"8"}
+        assert [x["id"] for p in pages for x in p.json()] == [x["id"] for x in whole.json()]
+        kota = await client.get("/api/v1/recommendations", headers=auth(client, "kota"), params={"limit": 1})
+        assert kota.headers["X-Total-Count"] == "5"                # its own items only
+        overdue = await client.get("/api/v1/recommendations", headers=auth(client, "evaluator"),
+                                   params={"limit": 1, "status": "open"})
+        assert overdue.headers["X-Total-Count"] == "8"
 
 
 async def test_requests_of_other_agencies_cannot_be_seen_or_decided(settings, examples):

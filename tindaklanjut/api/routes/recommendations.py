@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from tindaklanjut.api import models, queries
@@ -38,14 +38,20 @@ def evidence_out(version) -> models.EvidenceOut:
 
 @router.get("", response_model=list[models.RecommendationOut], tags=["rekomendasi"])
 async def list_recommendations(
-        session: SessionDep, container: ContainerDep, current: CurrentActor, status: Status | None = None,
+        session: SessionDep, container: ContainerDep, current: CurrentActor, response: Response,
+        status: Status | None = None,
         unit: str | None = None, overdue: bool | None = None,
         q: Annotated[str | None, Query(max_length=100, description="cari di judul, saran, temuan, indikator, unit")]
         = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
-    return await queries.list_recommendations(session, current, container.clock(),
-                                              status=status.value if status else None, unit_id=unit,
-                                              overdue=overdue, limit=limit, offset=offset, search=q)
+    """One page (`limit`, `offset`; soonest deadline first). `X-Total-Count` gives how many match."""
+    filters = dict(status=status.value if status else None, unit_id=unit, overdue=overdue, search=q)
+    now = container.clock()
+    found = await queries.list_recommendations(session, current, now, limit=limit, offset=offset, **filters)
+    total = len(found) + offset if len(found) < limit and (found or offset == 0) else \
+        await queries.count_recommendations(session, current, now, **filters)
+    response.headers["X-Total-Count"] = str(total)
+    return found
 
 
 @router.get("/{recommendation_id}", response_model=models.RecommendationDetail, tags=["rekomendasi"],
