@@ -10,6 +10,7 @@ model sees the document, with a reason code and a message.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INTEGER_DIGITS + 1))
+
+
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise WireError("number_out_of_range", f"integer with {len(text)} digits (at most {MAX_INTEGER_DIGITS})")
@@ -58,24 +62,37 @@ def _no_constants(name: str) -> Any:
     raise WireError("number_out_of_range", f"{name} is not a finite number")
 
 
-def _check_tree(document: Any, max_depth: int) -> None:
-    """Depth and NUL characters, walked without recursion."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
+def _check_nul(document: Any) -> None:
+    """NUL characters in keys or strings, walked without recursion."""
+    stack: list[Any] = [document]
     while stack:
-        node, depth = stack.pop()
+        node = stack.pop()
         if isinstance(node, dict):
-            if depth > max_depth:
-                raise WireError("too_deep", f"nested deeper than {max_depth} levels")
             for key, value in node.items():
                 if "\x00" in key:
                     raise WireError("nul_character", "a key contains the NUL character")
-                stack.append((value, depth + 1))
+                stack.append(value)
         elif isinstance(node, list):
-            if depth > max_depth:
-                raise WireError("too_deep", f"nested deeper than {max_depth} levels")
-            stack.extend((value, depth + 1) for value in node)
+            stack.extend(node)
         elif isinstance(node, str) and "\x00" in node:
             raise WireError("nul_character", "a string contains the NUL character")
+
+
+def _depth(document: Any, limit: int) -> int:
+    """How deep the containers of a parsed document nest (walked level by level, scalars skipped),
+    stopping as soon as `limit` is passed."""
+    level, depth = ([document] if type(document) in _CONTAINERS else []), 0
+    while level and depth <= limit:
+        depth += 1
+        deeper = []
+        for node in level:
+            values = node.values() if type(node) is dict else node
+            deeper.extend(value for value in values if type(value) in _CONTAINERS)
+        level = deeper
+    return depth
+
+
+_CONTAINERS = frozenset((dict, list))
 
 
 def decode(raw: bytes | str, limits: Limits = DEFAULT_LIMITS) -> Any:
@@ -84,18 +101,21 @@ def decode(raw: bytes | str, limits: Limits = DEFAULT_LIMITS) -> Any:
         raise WireError("too_large", f"{len(raw)} bytes (at most {limits.max_bytes})")
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
-    # Counted in C: only a document that could break a bound is walked in full.
+    # Counted in C: only a document that could break a bound is looked at more closely.
     openings = raw.count(b"[") + raw.count(b"{")
+    long_digits = _LONG_DIGITS.search(raw) is not None      # else no integer can be too long
     try:
-        document = json.loads(raw, object_pairs_hook=_no_duplicates, parse_int=_bounded_int,
-                              parse_constant=_no_constants)
+        document = json.loads(raw, object_pairs_hook=_no_duplicates,
+                              parse_int=_bounded_int if long_digits else None, parse_constant=_no_constants)
     except WireError:
         raise
     except RecursionError:   # the C decoder's own guard against very deep nesting
         raise WireError("too_deep", f"nested deeper than {limits.max_depth} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:   # JSONDecodeError is a ValueError
         raise WireError("malformed_json", f"not a JSON document: {exc}") from None
-    if openings > limits.max_depth or b"\\u0000" in raw:
-        _check_tree(document, limits.max_depth)
+    if openings > limits.max_depth and _depth(document, limits.max_depth) > limits.max_depth:
+        raise WireError("too_deep", f"nested deeper than {limits.max_depth} levels")
+    if b"\\u0000" in raw:
+        _check_nul(document)
     return document
 

@@ -1,5 +1,5 @@
-"""Cycle agent: `cycle.closed` -> close the cycle (lapses, report, outbox);
-and the periodic job that closes cycles whose follow-up window has ended."""
+"""`cycle.closed` -> close the cycle (lapses, report, outbox), called by the recommender's
+consumer; and the periodic job that closes cycles whose follow-up window has ended."""
 
 from __future__ import annotations
 
@@ -20,19 +20,6 @@ from tindaklanjut.ports.messages import Origin
 log = structlog.get_logger(__name__)
 CLOSE_DUE_JOB_ID = "cycles.close_due"
 CLOSE_DUE_INTERVAL = 3600.0     # a window ends at midnight WIB; closing within the hour is soon enough
-
-
-def register_agent(app: faust.App, settings: Settings, container: Container) -> None:
-    """The `cycle.closed` consumer (role `recommender`)."""
-    topic = app.topic(settings.topic("cycle.closed"), value_type=bytes, key_type=bytes,
-                      partitions=settings.topic_partitions)
-
-    @app.agent(topic, name="cycle-closer")
-    async def cycle_closer(stream):
-        async for event in stream.events():
-            origin = Origin(topic=event.message.topic, partition=event.message.partition,
-                            offset=event.message.offset)
-            await handle_until_committed(container, event.value, origin)
 
 
 def register_window_closer(app: faust.App, settings: Settings, container: Container) -> None:
@@ -58,7 +45,7 @@ async def run_close_due_scheduler(container: Container, clock: Callable[[], date
 
 
 async def handle_until_committed(container: Container, raw: bytes, origin: Origin) -> str:
-    """Close (or dead-letter); faust acknowledges the offset only after this returns."""
+    """Close (or dead-letter); the offset is committed only after this returns."""
     outcome = await container.bus.handle(HandleCycleClosed(raw=raw, origin=origin))
     log.info("cycle_closed.handled", outcome=outcome, offset=origin.offset)
     return outcome

@@ -16,7 +16,7 @@ import structlog
 
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
-from tindaklanjut.services import api, cycles, recommender, relay, reminders
+from tindaklanjut.services import api, consumer, cycles, relay, reminders
 
 
 log = structlog.get_logger(__name__)
@@ -74,7 +74,8 @@ def build_app(settings: Settings, container: Container) -> faust.App:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     roles = parse_roles(settings.worker_roles)
     app = faust.App(
-        settings.worker_group,
+        # Not the recommender's group: the consumer (services.consumer) is a plain Kafka client.
+        f"{settings.consumer_group}-worker",
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")],
         value_serializer="raw",
         key_serializer="raw",
@@ -101,8 +102,7 @@ def build_app(settings: Settings, container: Container) -> faust.App:
 
     log.info("worker.roles", roles=",".join(roles))
     if "recommender" in roles:
-        recommender.register(app, settings, container)
-        cycles.register_agent(app, settings, container)
+        consumer.register(app, settings, container)
     if "relay" in roles:
         relay.register(app, settings, container)
     if "scheduler" in roles:

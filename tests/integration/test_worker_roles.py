@@ -63,7 +63,9 @@ async def test_a_recommender_and_a_relay_with_the_api_run_as_separate_processes(
             await wait_for(api_up, timeout=30)
             metrics = (await client.get(f"http://127.0.0.1:{settings.api_port}/metrics")).text
             assert 'tindaklanjut_events_processed{outcome="processed"' in metrics
-        assert "worker.roles" in (tmp_path / "recommender.log").read_text()
+        logged = (tmp_path / "recommender.log").read_text()
+        assert "worker.roles" in logged
+        assert all(d["id"] in logged for d in documents)      # the batch line names each stored CloudEvent
     finally:
         assert stop(recommender) == 0, (tmp_path / "recommender.log").read_text()[-3000:]
         if front is not None:

@@ -5,6 +5,8 @@ import copy
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tindaklanjut.domain.frameworks import load_frameworks
 from tindaklanjut.events import wire
@@ -65,3 +67,24 @@ def test_an_unknown_province_is_refused_not_guessed():
     assert refused.value.code == "unknown_region"
     document["data"]["unit"]["region_code"] = "93.01"      # Papua Selatan (Merauke)
     assert parse_assessment(json.dumps(document).encode(), CATALOGUE).data.unit.region_code == "93.01"
+
+
+def _true_depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_true_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_true_depth(v) for v in value), default=0)
+    return 0
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.text(alphabet='[]{}"\\k', max_size=4), children, max_size=3),
+    max_leaves=20)
+
+
+@given(_json_values)
+def test_the_level_walk_finds_the_true_depth(value):
+    assert wire._depth(value, 100) == _true_depth(value)
+    assert wire._depth(value, 1) == min(_true_depth(value), 2)     # stops once past the limit

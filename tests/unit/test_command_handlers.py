@@ -353,10 +353,18 @@ async def test_passwords_sessions_lockout_and_disabling():
 async def test_every_issued_event_carries_the_recommendation_as_stored(h, examples):
     from tindaklanjut.events.recommendation import RecommendationIssuedEvent
 
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "tindaklanjut.recommendation.issued.v1.json")
+                        .read_text())
     issued = [m for m in h.uow.outbox.messages if m.topic == "recommendation.issued"]
     assert len(issued) == 8
     documents = {d["data"]["unit"]["id"]: d["data"] for d in examples.values()}
     for message in issued:
+        jsonschema.validate(json.loads(message.value), schema)      # the published contract, byte for byte
         event = RecommendationIssuedEvent.model_validate_json(message.value)
         rec = h.uow.recommendations.rows[event.data.recommendation_id]
         unit = documents[rec.unit_id]["unit"]

@@ -19,11 +19,11 @@ from sqlalchemy import func, select, text
 from tindaklanjut.adapters import kafka, migrate, orm, orm_reminders
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.observability import PROCESS
+from tindaklanjut.services.consumer import CONSUMED
 
 log = structlog.get_logger(__name__)
 
 PROBE_TIMEOUT = 3.0
-CONSUMED_TOPICS = ("assessment.published", "cycle.closed")   # what the recommender group reads
 
 
 async def database_check(container: Container) -> tuple[bool, str]:
@@ -126,7 +126,7 @@ class LagCollector:
                                 "consumed, per topic and partition", labels=["topic", "partition"])
         up = GaugeMetricFamily("tindaklanjut_consumer_lag_up", "1 when the last lag reading reached the brokers")
         try:
-            readings = await kafka.consumer_lag(self.settings, self.settings.worker_group, list(CONSUMED_TOPICS))
+            readings = await kafka.consumer_lag(self.settings, self.settings.worker_group, list(CONSUMED))
         except Exception as exc:      # noqa: BLE001 - an unreachable broker must not fail the scrape
             log.warning("metrics.lag_unavailable", error=type(exc).__name__)
             up.add_metric([], 0)

@@ -35,6 +35,7 @@ def known_region(region_code: str) -> bool:
     return region_code == NATIONAL_REGION or region_code[:2] in _province_zones()[1]
 
 
+@lru_cache(maxsize=1024)
 def zone_for_region(region_code: str) -> ZoneInfo:
     default, provinces = _province_zones()
     return ZoneInfo(provinces.get(region_code[:2], default))
@@ -45,6 +46,7 @@ def _holidays(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("ID", years=year, categories=("public", "government"), language="id")
 
 
+@lru_cache(maxsize=4096)       # a few years of days; asked for every deadline of every recommendation
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays(day.year)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
@@ -33,11 +33,12 @@ class IngestReport:
     duplicates: int = 0
     dead_lettered: int = 0
     recommendations: int = 0
-
+    stored: list[str] = field(default_factory=list)     # CloudEvents ids of the events stored, for the log
 
     def add(self, other: "IngestReport") -> "IngestReport":
         return IngestReport(self.processed + other.processed, self.duplicates + other.duplicates,
-                            self.dead_lettered + other.dead_lettered, self.recommendations + other.recommendations)
+                            self.dead_lettered + other.dead_lettered, self.recommendations + other.recommendations,
+                            self.stored + other.stored)
 
 
 async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catalogue: FrameworkCatalogue,
@@ -206,6 +207,5 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id, ratios)
     uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
     report.processed += 1
-    log.info("assessment.stored", ce_id=event.id, ce_source=event.source, assessment=data.assessment_id,
-             revision=data.revision, issued=issued)
+    report.stored.append(event.id)      # one log line per batch names them all (services.recommender)
     return issued

@@ -1,0 +1,82 @@
+"""The recommender role's consumer: a plain Kafka group consumer (aiokafka) that hands each fetch
+to the service layer whole. `assessment.published` messages of one fetch become one
+`IngestAssessments` command (one transaction); `cycle.closed` messages are handled one by one.
+Offsets are committed only after the work has committed (at-least-once; the handlers make a
+redelivery harmless), so a crash or a rebalance redelivers, never skips.
+
+Why not a faust agent: faust hands a stream over event by event (its `take` yields batches of
+one under load), and per-event overhead was most of the ingest time (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from tindaklanjut.adapters import kafka
+from tindaklanjut.bootstrap import Container
+from tindaklanjut.config import Settings
+from tindaklanjut.ports.messages import IngestAssessment, Origin
+from tindaklanjut.services import cycles
+from tindaklanjut.services.recommender import ingest_until_committed
+
+log = structlog.get_logger(__name__)
+CONSUMED = ("assessment.published", "cycle.closed")
+STOP_TIMEOUT = 3.0
+
+
+def register(app: faust.App, settings: Settings, container: Container) -> None:
+    @app.task
+    async def recommender_consumer() -> None:
+        await run_consumer(settings, container)
+
+
+def record_headers(record: ConsumerRecord) -> tuple[tuple[str, bytes], ...]:
+    return tuple((str(name), value if isinstance(value, bytes) else str(value or "").encode())
+                 for name, value in (record.headers or ()))
+
+
+async def handle_fetch(container: Container, settings: Settings,
+                       fetched: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
+    """Do the work of one fetch; answer the offsets to commit."""
+    assessments = settings.topic("assessment.published")
+    commands, closed = [], []
+    for records in fetched.values():
+        for record in records:
+            origin = Origin(topic=record.topic, partition=record.partition, offset=record.offset)
+            if record.topic == assessments:
+                commands.append(IngestAssessment(raw=record.value, key=record.key, headers=record_headers(record),
+                                                 origin=origin))
+            else:
+                closed.append((record.value, origin))
+    if commands:
+        await ingest_until_committed(container, commands)
+    for raw, origin in closed:
+        await cycles.handle_until_committed(container, raw, origin)
+    return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
+
+
+async def run_consumer(settings: Settings, container: Container, stop: asyncio.Event | None = None) -> None:
+    consumer: AIOKafkaConsumer = kafka.consumer(settings, *CONSUMED, group_id=settings.worker_group,
+                                                max_poll_records=settings.ingest_batch_size)
+    try:
+        await consumer.start()
+        log.info("consumer.started", group=settings.worker_group, topics=",".join(CONSUMED))
+        while stop is None or not stop.is_set():
+            fetched = await consumer.getmany(timeout_ms=500, max_records=settings.ingest_batch_size)
+            if not fetched:
+                continue
+            offsets = await handle_fetch(container, settings, fetched)
+            try:
+                await consumer.commit(offsets)
+            except (CommitFailedError, KafkaError) as error:
+                # A rebalance or a broker away: the work is stored; the next owner gets a harmless redelivery.
+                log.warning("consumer.commit_failed", error=repr(error))
+    finally:
+        try:       # leave the group (its partitions move at once), but never hold up a stop for long
+            await asyncio.wait_for(asyncio.shield(consumer.stop()), STOP_TIMEOUT)
+        except (TimeoutError, KafkaError) as error:
+            log.warning("consumer.stop_incomplete", error=repr(error))
