@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Capacity benchmark: 200 concurrent API clients for 30 s on the overdue view and the
+recommendation list at 1,000,000 recommendations, while a recommender consumes.
+
+What it does: creates a fresh PostgreSQL database, migrates it and bulk-loads N
+recommendations (the loader of bench/overdue.py), adds a secretary for one province and a user
+for one regency, starts the embedded broker and the roles as separate processes, as a
+deployment by role runs them: `tindaklanjut worker --roles api` (its own process and connection
+pool) and `tindaklanjut worker --roles recommender,relay`. Then, in the same run:
+- ingestion delay, idle: assessments published one at a time (`--probes`, 0.5 s apart), each
+  timed from the send call until its row is in the database;
+- under load: a separate client process runs `--clients` concurrent clients for `--seconds`,
+  each asking in turn `GET /api/v1/overdue?region=15&limit=20` (secretary) and
+  `GET /api/v1/recommendations?limit=50` (regency), while the same ingestion probes run.
+It prints requests, errors, throughput and p50/p95/p99 per endpoint, the ingestion delay idle
+and under load, the machine's load, then drops the database.
+Targets (issue 12): no error, p99 under 1 s, ingestion delay unchanged.
+
+Needs: PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth; override with BENCH_POSTGRES)
+and the project installed (`make test` creates .venv).
+
+Run: .venv/bin/python bench/api_load.py [--rows 1000000] [--clients 200] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import encode, loadavg, make_documents  # noqa: E402
+from overdue import ADMIN_DSN, NOW, free_port, load  # noqa: E402
+from tindaklanjut.adapters import kafka, migrate  # noqa: E402
+from tindaklanjut.adapters.broker import EmbeddedBroker  # noqa: E402
+from tindaklanjut.bootstrap import bootstrap  # noqa: E402
+from tindaklanjut.config import Settings  # noqa: E402
+from tindaklanjut.domain.lifecycle import Role  # noqa: E402
+from tindaklanjut.service_layer import users  # noqa: E402
+
+console = Console()
+P99_TARGET = 1.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+# --------------------------------------------------------------------------- the client process
+
+async def clients(base: str, tokens: dict[str, str], count: int, seconds: float) -> dict:
+    """`count` concurrent clients for `seconds`; answers latencies and statuses per endpoint."""
+    requests = {
+        "overdue": ("/api/v1/overdue", {"region": "15", "limit": "20"}, tokens["secretary"]),
+        "list": ("/api/v1/recommendations", {"limit": "50"}, tokens["regency"]),
+    }
+    results = {name: {"latencies": [], "statuses": {}} for name in requests}
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        stop_at = time.perf_counter() + seconds
+
+        async def one(number: int) -> None:
+            names = list(requests)
+            turn = number
+            while time.perf_counter() < stop_at:
+                name = names[turn % 2]
+                path, params, token = requests[name]
+                started = time.perf_counter()
+                try:
+                    answer = await client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+                    await answer.aread()
+                    status = str(answer.status_code)
+                except httpx.HTTPError as error:
+                    status = type(error).__name__
+                results[name]["latencies"].append(time.perf_counter() - started)
+                results[name]["statuses"][status] = results[name]["statuses"].get(status, 0) + 1
+                turn += 1
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    return results
+
+
+# --------------------------------------------------------------------------- the stack
+
+def start_role(roles: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "worker", "--roles", roles], env=env,
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+async def probe_ingestion(settings: Settings, dsn: str, documents: list[dict], interval: float) -> list[float]:
+    """Publish one assessment at a time; each delay from the send call until its row is stored."""
+    producer = kafka.producer(settings)
+    conn = await asyncpg.connect(dsn)
+    await producer.start()
+    delays = []
+    try:
+        for key, value in encode(documents):
+            assessment = json.loads(value)["data"]["assessment_id"]
+            started = time.perf_counter()
+            await producer.send_and_wait(settings.topic("assessment.published"), value=value, key=key)
+            while not await conn.fetchval("SELECT 1 FROM assessment WHERE assessment_id = $1", assessment):
+                if time.perf_counter() - started > 120:
+                    raise TimeoutError(f"{assessment} not stored within 120 s")
+                await asyncio.sleep(0.005)
+            delays.append(time.perf_counter() - started)
+            await asyncio.sleep(max(0.0, started + interval - time.perf_counter()))
+    finally:
+        await producer.stop()
+        await conn.close()
+    return delays
+
+
+async def main(args) -> None:
+    name = f"tl_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    dsn = f"{ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    broker = EmbeddedBroker("127.0.0.1", free_port()).start()
+    processes: list[subprocess.Popen] = []
+    logs = Path(os.environ.get("TMPDIR", "/tmp"))
+    try:
+        await migrate.upgrade_async(dsn)
+        started = time.perf_counter()
+        await load(dsn, args.rows)
+        console.print(f"loaded {args.rows:,} recommendations in {time.perf_counter() - started:.1f}s")
+        settings = Settings(environment="test", database_url=dsn, api_port=free_port(), api_host="127.0.0.1",
+                            kafka_bootstrap=broker.bootstrap, reminders_enabled=False, fixed_now=NOW,
+                            topic_prefix=f"a{uuid.uuid4().hex[:6]}.", var_dir=logs / f"{name}-var")
+        await kafka.ensure_topics(settings)
+        container = bootstrap(settings, clock=lambda: NOW)
+        tokens = {"secretary": await users.add_user(container.uow, "sekda-15", Role.SECRETARY, region="15"),
+                  "regency": await users.add_user(container.uow, "opd-1501", Role.AGENCY, agency_id="15.01")}
+        await container.close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TINDAKLANJUT_")} | settings.to_env()
+        processes.append(start_role("api", env, logs / f"{name}-api.log"))
+        processes.append(start_role("recommender,relay", env, logs / f"{name}-recommender.log"))
+        base = f"http://127.0.0.1:{settings.api_port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+        documents = make_documents(2 * args.probes + 1, seed=int(time.time()))
+        await probe_ingestion(settings, dsn, documents[:1], 0)          # the consumer has joined
+        idle = await probe_ingestion(settings, dsn, documents[1:args.probes + 1], 0.5)
+
+        load_before = loadavg()
+        client = subprocess.Popen([sys.executable, __file__, "--client-mode", base, json.dumps(tokens),
+                                   str(args.clients), str(args.seconds)], stdout=subprocess.PIPE)
+        await asyncio.sleep(2)                                             # the clients are at full speed
+        busy = await probe_ingestion(settings, dsn, documents[args.probes + 1:], 0.5)
+        output, _ = await asyncio.get_running_loop().run_in_executor(None, client.communicate)
+        results = json.loads(output)
+        load_after = loadavg()
+
+        table = Table(title=f"{args.clients} clients for {args.seconds:g} s, {args.rows:,} recommendations, "
+                            f"load {load_before:.1f} -> {load_after:.1f}")
+        for column in ("", "requests", "errors", "req/s", "p50", "p95", "p99", "max"):
+            table.add_column(column, justify="right")
+        worst = 0.0
+        errors_total = 0
+        for endpoint, result in results.items():
+            latencies = result["latencies"]
+            errors = sum(n for status, n in result["statuses"].items() if status != "200")
+            errors_total += errors
+            worst = max(worst, percentile(latencies, 0.99))
+            table.add_row(endpoint, f"{len(latencies):,}", str(errors), f"{len(latencies) / args.seconds:.0f}",
+                          *(f"{percentile(latencies, q) * 1000:.0f} ms" for q in (0.5, 0.95, 0.99)),
+                          f"{max(latencies) * 1000:.0f} ms")
+        console.print(table)
+        console.print(f"statuses: { {k: v['statuses'] for k, v in results.items()} }")
+        console.print(f"ingestion delay idle: median {statistics.median(idle) * 1000:.0f} ms, "
+                      f"max {max(idle) * 1000:.0f} ms; under load: median {statistics.median(busy) * 1000:.0f} ms, "
+                      f"max {max(busy) * 1000:.0f} ms; ratio {statistics.median(busy) / statistics.median(idle):.2f}x")
+        console.print(f"targets: no error ({'met' if errors_total == 0 else 'missed'}), p99 < 1 s "
+                      f"({'met' if worst < P99_TARGET else 'missed'}: {worst * 1000:.0f} ms)")
+    finally:
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        broker.stop()
+        admin = await asyncpg.connect(ADMIN_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--client-mode":
+        base, tokens, count, seconds = sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+        print(json.dumps(asyncio.run(clients(base, tokens, count, seconds))))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--probes", type=int, default=20, help="assessments published to time ingestion")
+    asyncio.run(main(parser.parse_args()))
