@@ -4,18 +4,17 @@ consuming; `stats` says from when input may have been lost, and publishing
 again from then stores everything exactly once."""
 
 import asyncio
-import copy
 import json
 import os
 import re
 import signal
 import subprocess
-import uuid
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from tests.conftest import wait_for
+from tests.faults.helpers import distinct_assessments
 from tests.e2e.test_run import _recommendations, _stack_settings, _stats
 from tests.kafka_helpers import consume, settings_env, start, stop
 
@@ -23,15 +22,7 @@ EVENTS = 600
 
 
 def _documents(examples) -> list[dict]:
-    base = examples["ombudsman-2024-kota-jambi-dpmptsp"]           # one recommendation each
-    documents = []
-    for i in range(EVENTS):
-        document = copy.deepcopy(base)
-        document["id"] = str(uuid.uuid4())
-        document["data"]["assessment_id"] += f"-{i}"
-        document["data"]["unit"]["id"] += f"-{i}"
-        documents.append(document)
-    return documents
+    return distinct_assessments(examples, EVENTS, tag="")         # one recommendation each
 
 
 async def _publish(settings, documents, on_acked=None) -> int:
