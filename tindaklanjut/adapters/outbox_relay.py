@@ -94,6 +94,9 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay until cancelled; poll as a fallback for other processes' commits."""
         while True:
+            # Cleared before reading, not after: a commit that notifies while this round runs
+            # wakes the next round at once instead of waiting for the poll.
+            self.wakeup.clear()
             try:
                 if await self.relay_once() == self.settings.outbox_batch_size:
                     continue
@@ -102,7 +105,6 @@ class OutboxRelay:
             except Exception as exc:  # broker or database away: keep the rows, try again
                 log.warning("outbox.relay_failed", error=repr(exc))
                 await asyncio.sleep(1.0)
-            self.wakeup.clear()
             try:
                 await asyncio.wait_for(self.wakeup.wait(), self.settings.outbox_poll_interval)
             except TimeoutError:
