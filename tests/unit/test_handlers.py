@@ -1,5 +1,6 @@
 """The ingest handler against in-memory fakes: idempotency, dead letters, revisions."""
 
+import copy
 import json
 from datetime import datetime, timezone
 
@@ -121,3 +122,42 @@ async def test_every_log_line_about_an_event_carries_its_cloudevents_id(examples
     assert ("assessment.redelivered", good["id"]) in by_event
     assert ("message.dead_lettered", bad["id"]) in by_event
     assert ("message.dead_lettered", None) in by_event          # no id to read in "not json"
+
+
+def _next_cycle(document: dict, *, weak_codes: set[str], event_id: str = "next-1", revision: int = 1) -> dict:
+    """The same unit assessed a cycle later: `weak_codes` score 1 of 5, every other indicator 5."""
+    following = copy.deepcopy(document)
+    following["id"] = event_id
+    data = following["data"]
+    data.update(assessment_id=data["assessment_id"].replace("2024", "2025"), cycle="2025", revision=revision,
+                published_at="2025-12-19T09:00:00+07:00")
+    data.pop("follow_up_until", None)
+    for aspect in data["aspects"]:
+        for indicator in aspect["indicators"]:
+            indicator["score"] = 1 if indicator["code"] in weak_codes else 5
+            indicator.pop("finding", None)
+    return following
+
+
+async def test_a_next_cycle_carries_over_what_is_still_weak_and_records_its_scores_once(examples):
+    uow = FakeUnitOfWork()
+    dinsos = examples["pekppp-2024-prov-jambi-dinsos"]
+    await _ingest(uow, dinsos)
+    earlier = {r.indicator_code: r for r in uow.recommendations.rows.values()}
+    weak_2024 = sorted(code for code in earlier if code)
+    verified = weak_2024[1]
+    uow.recommendations.rows[earlier[verified].id].status = Status.VERIFIED      # followed up in time
+    never_weak = "I.1"
+    await _ingest(uow, _next_cycle(dinsos, weak_codes={weak_2024[0], verified, never_weak}))
+    issued_2025 = {r.indicator_code: r for r in uow.recommendations.rows.values() if r.cycle == "2025"}
+    assert set(issued_2025) == {weak_2024[0], verified, never_weak}
+    assert issued_2025[weak_2024[0]].carried_over_from == earlier[weak_2024[0]].id   # still open, still weak
+    assert issued_2025[verified].carried_over_from is None                          # closed: not carried over
+    assert issued_2025[never_weak].carried_over_from is None                        # new weakness
+    first, (unit, cycle, assessment, ratios) = uow.recommendations.next_cycle_scores   # each cycle's first revision
+    assert first[:3] == ("15/dinsos", "2024", "PEKPPP-2024-15-DINSOS")
+    assert (unit, cycle, assessment) == ("15/dinsos", "2025", "PEKPPP-2025-15-DINSOS")
+    assert ratios[weak_2024[0]] == 0.2 and ratios[never_weak] == 0.2 and ratios[weak_2024[2]] == 1.0
+    # A revision of the next cycle's assessment is not a new score comparison.
+    await _ingest(uow, _next_cycle(dinsos, weak_codes={never_weak}, event_id="next-2", revision=2))
+    assert len(uow.recommendations.next_cycle_scores) == 2
