@@ -13,7 +13,7 @@ import asyncio
 
 import faust
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from tindaklanjut.adapters import kafka
@@ -26,6 +26,7 @@ from tindaklanjut.services.recommender import ingest_until_committed
 log = structlog.get_logger(__name__)
 CONSUMED = ("assessment.published", "cycle.closed")
 STOP_TIMEOUT = 3.0
+METADATA_MAX_AGE_MS = 10_000
 
 
 def register(app: faust.App, settings: Settings, container: Container) -> None:
@@ -59,11 +60,23 @@ async def handle_fetch(container: Container, settings: Settings,
     return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
 
 
+class _LogAssignments(ConsumerRebalanceListener):
+    async def on_partitions_revoked(self, revoked) -> None:
+        log.info("consumer.revoked", partitions=len(revoked))
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        log.info("consumer.assigned", partitions=",".join(f"{tp.topic}:{tp.partition}" for tp in sorted(assigned)))
+
+
 async def run_consumer(settings: Settings, container: Container, stop: asyncio.Event | None = None) -> None:
-    consumer: AIOKafkaConsumer = kafka.consumer(settings, *CONSUMED, group_id=settings.worker_group,
-                                                max_poll_records=settings.ingest_batch_size)
+    # Subscribed after start, with a listener; metadata refreshed often enough that a topic created
+    # (or re-created) after the subscription is consumed within seconds, not after five minutes.
+    consumer: AIOKafkaConsumer = kafka.consumer(settings, group_id=settings.worker_group,
+                                                max_poll_records=settings.ingest_batch_size,
+                                                metadata_max_age_ms=METADATA_MAX_AGE_MS)
     try:
         await consumer.start()
+        consumer.subscribe([settings.topic(topic) for topic in CONSUMED], listener=_LogAssignments())
         log.info("consumer.started", group=settings.worker_group, topics=",".join(CONSUMED))
         while stop is None or not stop.is_set():
             fetched = await consumer.getmany(timeout_ms=500, max_records=settings.ingest_batch_size)
