@@ -95,6 +95,11 @@ def build_app(settings: Settings, container: Container) -> faust.App:
         broker_credentials=broker_credentials(settings),
     )
 
+    # Every Kafka client of the worker is its own (the recommender's consumer, the relay's producer):
+    # faust hosts the roles as tasks and runs no consumer or producer of its own. (An idle faust
+    # consumer hung the worker's stop for 15 s after a broker restart.)
+    app.boot_strategy = faust.app.base.BootStrategy(app, enable_kafka=False)
+
     @app.task
     async def announce_started() -> None:
         # Signal handlers are installed by now: tools may wait for this line.
