@@ -240,6 +240,10 @@ def run(sample_data: Annotated[bool, typer.Option(help="publish the contract exa
     except KeyboardInterrupt:
         pass
     finally:
+        # Stopping now: a second signal (Ctrl-C twice, or SIGTERM right after it) must not cut the
+        # cleanup short and leave the worker or the broker running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if supervisor is not None:
             supervisor.stop()
         if worker_process is not None:      # the worker first, the broker last

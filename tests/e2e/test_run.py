@@ -1,5 +1,6 @@
 """`tindaklanjut run` as a process, driven from outside like a user would."""
 
+import asyncio
 import json
 import os
 import signal
@@ -139,3 +140,25 @@ def test_a_taken_port_gets_one_clear_line_and_a_non_zero_exit(tmp_path):
     assert result.returncode == 2
     assert f"port 127.0.0.1:{settings.api_port} for the API is already in use" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr + result.stdout
+
+
+async def test_a_second_signal_during_the_stop_does_not_cut_it_short(tmp_path):
+    """Ctrl-C, then SIGTERM while it stops (a terminal and a supervisor both stopping it): the stack still
+    stops its worker and its broker, prints "stopped" and exits 0."""
+    settings = _stack_settings(tmp_path)
+    log = tmp_path / "run.log"
+    stack = start("run", "--no-sample-data", env=settings_env(settings), cwd=tmp_path, log=log)
+    try:
+        async def worker_started():
+            return "worker.started" in log.read_text()
+        await wait_for(worker_started, timeout=60)
+        stack.send_signal(signal.SIGINT)
+        await asyncio.sleep(0.5)                    # the stack is stopping its worker now
+        stack.send_signal(signal.SIGTERM)
+        code = stack.wait(timeout=40)
+    finally:
+        stop(stack)
+    assert code == 0, log.read_text()[-2000:]
+    assert log.read_text().rstrip().endswith("stopped")
+    leftovers = subprocess.run(["pgrep", "-f", f"tcp://127.0.0.1:{settings.broker_port}"], capture_output=True)
+    assert leftovers.returncode == 1                                   # the broker is gone too
