@@ -16,6 +16,8 @@ import time
 
 from tindaklanjut.adapters.broker import die_with_parent
 
+EXIT_FORCED = 70                    # the worker's own code for a stop that had to be forced
+
 
 class WorkerProcess:
     def __init__(self, env: dict[str, str], *, grace: float) -> None:
@@ -40,7 +42,9 @@ class WorkerProcess:
             return process.wait(self.grace + 5)
         except subprocess.TimeoutExpired:
             process.kill()
-            return process.wait()
+            process.wait()
+            sys.stderr.write(f"the worker did not stop within {self.grace + 5:g}s; killed\n")
+            return EXIT_FORCED      # as the worker itself exits when its graceful stop takes too long
 
     def restart(self) -> None:
         with self._lock:

@@ -123,8 +123,9 @@ async def test_the_stack_stops_even_when_its_broker_died(tmp_path):
     # Whether aiokafka's shutdown hangs on the dead broker depends on timing:
     # either it stops cleanly, or the grace period ends it. Never a hang.
     assert code in (0, 70)
-    if code == 70:
-        assert "graceful stop took over 3s" in (tmp_path / "run.log").read_text()
+    if code == 70:     # the worker ended its own stop, or (caught restarting) the stack killed it
+        text = (tmp_path / "run.log").read_text()
+        assert "graceful stop took over 3s" in text or "the worker did not stop within 8s; killed" in text
 
 
 def test_a_taken_port_gets_one_clear_line_and_a_non_zero_exit(tmp_path):
