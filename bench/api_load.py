@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from ingest import encode, loadavg, make_documents  # noqa: E402
-from overdue import ADMIN_DSN, NOW, free_port, load  # noqa: E402
+from overdue import ADMIN_DSN, NOW, free_port, load, wait_ready  # noqa: E402
 from tindaklanjut.adapters import kafka, migrate  # noqa: E402
 from tindaklanjut.adapters.broker import EmbeddedBroker  # noqa: E402
 from tindaklanjut.bootstrap import bootstrap  # noqa: E402
@@ -152,13 +152,7 @@ async def main(args) -> None:
         processes.append(start_role("api", env, logs / f"{name}-api.log"))
         processes.append(start_role("recommender,relay", env, logs / f"{name}-recommender.log"))
         base = f"http://127.0.0.1:{settings.api_port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
+        await wait_ready(f"{base}/readyz")
         documents = make_documents(2 * args.probes + 1, seed=int(time.time()))
         await probe_ingestion(settings, dsn, documents[:1], 0)          # the consumer has joined
         idle = await probe_ingestion(settings, dsn, documents[1:args.probes + 1], 0.5)

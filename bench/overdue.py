@@ -76,13 +76,19 @@ async def start_api(dsn: str, port: int, ready_path: str) -> tuple[subprocess.Po
     api = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "api"], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}{ready_path}").status_code == 200:
-                break
-        except httpx.HTTPError:
-            await asyncio.sleep(0.1)
+    await wait_ready(f"{base}{ready_path}")
     return api, base
+
+
+async def wait_ready(url: str, attempts: int = 300) -> None:
+    """Until `url` answers 200 (at most `attempts` tries, 0.1 s apart)."""
+    for _ in range(attempts):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.1)
 
 
 async def load(dsn: str, rows: int) -> None:
