@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = 0.2
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200
+    # How long the overdue view's answer per scope may be reused while no new event was written (0: never).
+    read_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # Freeze the clock (demonstrations, benchmarks); refused in production.
     fixed_now: datetime | None = None

@@ -186,3 +186,41 @@ async def test_the_overdue_list_comes_in_pages_of_agencies_with_totals(settings,
         assert [a["agency_id"] for a in scoped.json()] == ["15.71"] and scoped.headers["x-total-agencies"] == "1"
         assert (await client.get("/api/v1/overdue", headers=auth(client, "evaluator"),
                                  params={"limit": 0})).status_code == 422
+
+
+async def test_a_page_can_cap_the_items_per_agency_keeping_the_whole_count(settings, examples):
+    async with api_client(settings, examples, now=datetime(2025, 2, 20, 2, 0, tzinfo=timezone.utc)) as client:
+        whole = (await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"), params={"limit": 10})).json()
+        capped = await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"),
+                                  params={"limit": 10, "items": 2})
+        assert capped.status_code == 200 and capped.headers["x-total-overdue"] == "7"
+        assert [(a["agency_id"], a["overdue"]) for a in capped.json()] == [("15.71", 4), ("15", 3)]
+        for full, short in zip(whole, capped.json()):
+            days = [i["days_overdue"] for u in short["units"] for i in u["items"]]
+            assert sorted(days, reverse=True) == sorted((i["days_overdue"] for u in full["units"]
+                                                         for i in u["items"]), reverse=True)[:2]
+        # The whole list of one agency, a page at a time.
+        rest = await client.get("/api/v1/recommendations", headers=auth(client, "sekda_prov"),
+                                params={"overdue": "true", "agency": "15.71", "limit": 3})
+        assert len(rest.json()) == 3 and rest.headers["x-total-count"] == "4"
+        assert {r["agency_id"] for r in rest.json()} == {"15.71"}
+        assert (await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"),
+                                 params={"items": 0})).status_code == 422
+
+
+async def test_a_follow_up_step_shows_in_the_overdue_view_at_once(settings, examples):
+    """The view's answer is shared for a few seconds, but never across a new event."""
+    async with api_client(settings, examples, now=datetime(2025, 2, 20, 2, 0, tzinfo=timezone.utc)) as client:
+        def counts(answer):
+            return {a["agency_id"]: a["overdue"] for a in answer.json()}
+        before = await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"))
+        assert counts(before) == {"15.71": 4, "15": 3}
+        assert counts(await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"))) == counts(before)
+        rid = (await _dinsos(client))["id"]
+        r = await client.post(f"/api/v1/recommendations/{rid}/extension", headers=auth(client, "prov"),
+                              json={"new_due_date": "2025-03-31", "reason": "menunggu APBD-P"})
+        r = await client.post(f"/api/v1/requests/{r.json()['id']}/approve", headers=auth(client, "evaluator"),
+                              json={})
+        assert r.status_code == 200
+        assert counts(await client.get("/api/v1/overdue", headers=auth(client, "sekda_prov"))) == \
+            {"15.71": 4, "15": 2}

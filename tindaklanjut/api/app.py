@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from tindaklanjut.api.errors import ApiError
 from tindaklanjut.api.guard import BodyTooLarge, FailedLogins, RequestGuard
 from tindaklanjut.api.health import HttpMetrics, Metrics
+from tindaklanjut.api.read_cache import ReadCache
 from tindaklanjut.api.routes import assessments, cycles, health, overdue, recommendations, requests, status
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.web import app as web
@@ -95,6 +96,7 @@ def create_api(container: Container, *, failed_logins: FailedLogins | None = Non
                   description="Tindak lanjut rekomendasi hasil penilaian pelayanan publik.")
     _offline_docs(api)
     api.state.container = container
+    api.state.read_cache = ReadCache(container.settings.read_cache_seconds)
     api.add_middleware(RequestGuard, container=container, failed_logins=failed_logins)
     # Pages and JSON compressed on the wire (CSRF tokens in pages are masked per response: web/deps.py).
     api.add_middleware(PagesGZip, minimum_size=2048)

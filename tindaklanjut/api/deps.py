@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.api.errors import ApiError, call_service
+from tindaklanjut.api.read_cache import ReadCache
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.service_layer.commands import Command
@@ -24,6 +25,13 @@ def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_read_cache(request: Request) -> ReadCache:
+    return request.app.state.read_cache
+
+
+ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
 
 
 async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:

@@ -166,13 +166,18 @@ async def list_requests(session: AsyncSession, actor: Actor, status: str | None,
 
 async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: str | None = None, *,
                   framework: str | None = None, cycle: str | None = None, priority: str | None = None,
-                  agency_id: str | None = None, agency_ids: Sequence[str] | None = None) -> list[dict]:
+                  agency_id: str | None = None, agency_ids: Sequence[str] | None = None,
+                  per_agency: int | None = None, totals: dict[str, int] | None = None) -> list[dict]:
     """Items past due that the agency still owes, grouped by agency and unit, most overdue first.
+    With `per_agency`, only each agency's that many longest-overdue items (its `overdue` count
+    then comes from `totals`, the whole count per agency).
 
     Returns plain dicts in the shape of `models.OverdueAgency` (a region can
     have thousands of items; building them as models would double the cost)."""
     query = scoped(select(R.id, R.title, R.indicator_code, R.priority, R.status, R.due_date, R.agency_id,
-                          A.name, A.region_code, R.unit_id, U.name, U.region_code, R.framework, R.cycle)
+                          A.name.label("agency_name"), A.region_code.label("agency_region"), R.unit_id,
+                          U.name.label("unit_name"), U.region_code.label("unit_region"), R.framework, R.cycle,
+                          R.due_at)
                    .join(A, A.id == R.agency_id).join(U, U.id == R.unit_id)
                    .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
     if region:
@@ -183,11 +188,19 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
             query = query.where(column == value)
     if agency_ids is not None:
         query = query.where(R.agency_id.in_(list(agency_ids)))
-    rows = await _fetch_rows(session, query.order_by(R.agency_id, R.unit_id, R.due_at, R.id))
+    if per_agency is None:
+        query = query.order_by(R.agency_id, R.unit_id, R.due_at, R.id)
+    else:
+        rank = func.row_number().over(partition_by=R.agency_id, order_by=(R.due_at, R.id)).label("rank")
+        ranked = query.add_columns(rank).subquery()
+        c = ranked.c
+        query = (select(*(column for column in c if column.key != "rank")).where(c.rank <= per_agency)
+                 .order_by(c.agency_id, c.unit_id, c.due_at, c.id))
+    rows = await _fetch_rows(session, query)
     agencies: dict[str, dict] = {}
     today: dict[str, object] = {}     # local date per time zone of the units' regions
     for (rec_id, title, indicator, priority, status, due_date, agency_id, agency_name, agency_region,
-         unit_id, unit_name, unit_region, item_framework, item_cycle) in rows:
+         unit_id, unit_name, unit_region, item_framework, item_cycle, _due_at) in rows:
         agency = agencies.get(agency_id)
         if agency is None:
             agency = agencies[agency_id] = {"agency_id": agency_id, "agency_name": agency_name,
@@ -202,21 +215,28 @@ async def overdue(session: AsyncSession, actor: Actor, now: datetime, region: st
                                    "days_overdue": (local_today - due_date).days, "framework": item_framework,
                                    "cycle": item_cycle})
         agency["overdue"] += 1
+    for agency in agencies.values():
+        agency["overdue"] = (totals or {}).get(agency["agency_id"], agency["overdue"])
     return sorted(agencies.values(), key=lambda a: (-a["overdue"], a["agency_id"]))
 
 
 async def overdue_page(session: AsyncSession, actor: Actor, now: datetime, region: str | None, *, limit: int,
-                       offset: int) -> tuple[list[str], int, int]:
+                       offset: int) -> tuple[dict[str, int], int, int]:
     """One page of agencies with overdue items, most overdue first (the order of `overdue`):
-    their ids, the number of such agencies and of overdue items in the actor's view."""
+    their overdue counts by id, the number of such agencies and of overdue items in the actor's view."""
     query = scoped(select(R.agency_id, func.count().label("n")).join(A, A.id == R.agency_id)
                    .where(R.status.in_(OWED_STATUSES), R.due_at < now), actor)
     if region:
         query = query.where(region_clause(A.region_code, region))
     counts = (await session.execute(query.group_by(R.agency_id))).all()
     ordered = sorted(counts, key=lambda row: (-row[1], row[0]))
-    return ([agency for agency, _ in ordered[offset:offset + limit]], len(ordered),
-            sum(n for _, n in ordered))
+    return (dict(ordered[offset:offset + limit]), len(ordered), sum(n for _, n in ordered))
+
+
+async def data_version(session: AsyncSession) -> int:
+    """The highest outbox row: it moves with every follow-up step, deadline change and issued
+    recommendation (what read caches compare against)."""
+    return await session.scalar(select(func.max(orm.OutboxRow.id))) or 0
 
 
 async def overdue_choices(session: AsyncSession, actor: Actor) -> dict[str, list]:

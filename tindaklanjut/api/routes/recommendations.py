@@ -40,12 +40,14 @@ def evidence_out(version) -> models.EvidenceOut:
 async def list_recommendations(
         session: SessionDep, container: ContainerDep, current: CurrentActor, response: Response,
         status: Status | None = None,
-        unit: str | None = None, overdue: bool | None = None,
+        unit: Annotated[str | None, Query(max_length=100)] = None,
+        agency: Annotated[str | None, Query(max_length=100, description="satu instansi (pemda)")] = None,
+        overdue: bool | None = None,
         q: Annotated[str | None, Query(max_length=100, description="cari di judul, saran, temuan, indikator, unit")]
         = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> list[models.RecommendationOut]:
     """One page (`limit`, `offset`; soonest deadline first). `X-Total-Count` gives how many match."""
-    filters = dict(status=status.value if status else None, unit_id=unit, overdue=overdue, search=q)
+    filters = dict(status=status.value if status else None, unit_id=unit, overdue=overdue, search=q, agency_id=agency)
     now = container.clock()
     found = await queries.list_recommendations(session, current, now, limit=limit, offset=offset, **filters)
     total = len(found) + offset if len(found) < limit and (found or offset == 0) else \
