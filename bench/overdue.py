@@ -126,7 +126,7 @@ async def load(dsn: str, rows: int) -> None:
                                   "indicator.below_half", NOW, NOW, "2026.2", "sp.10", "SK pengelola", False, False))
                 await conn.copy_records_to_table("recommendation", records=batch, columns=columns)
                 progress.advance(task, len(batch))
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")    # as after any bulk load (autovacuum would, a little later)
     finally:
         await conn.close()
 

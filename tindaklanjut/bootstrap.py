@@ -40,6 +40,9 @@ class Container:
     bus: MessageBus = field(init=False)
 
     def __post_init__(self) -> None:
+        # Reads outside a transaction: one statement each, no BEGIN and ROLLBACK round trips (the
+        # API's pages and lists; never a unit of work that writes).
+        self.read_sessions = session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
         self.evidence_store = evidence_store(self.settings)
         self.dependencies = {
             "new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue, "policy": self.policy,
@@ -59,6 +62,10 @@ class Container:
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, on_commit=self._outbox_committed, clock=self._now)
 
+    def reading_uow(self) -> SqlUnitOfWork:
+        """A unit of work for lookups only (authentication): it reads outside a transaction."""
+        return SqlUnitOfWork(self.read_sessions, clock=self._now)
+
     def _outbox_committed(self) -> None:
         for callback in self.on_outbox_commit:
             callback()
@@ -75,6 +82,7 @@ def bootstrap(settings: Settings, *, clock: Callable[[], datetime] | None = None
     if clock is None:
         fixed = settings.fixed_now
         clock = (lambda: fixed) if fixed is not None else utcnow
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size,
+                           max_overflow=settings.database_max_overflow)
     return Container(settings=settings, engine=engine, sessions=session_factory(engine),
                      catalogue=load_frameworks(), policy=load_policy(), clock=clock)

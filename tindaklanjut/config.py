@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = 0.2
     outbox_batch_size: int = 500
     ingest_batch_size: int = 200
+    # PostgreSQL connections per process (SQLite has its own pool); the API serves at most
+    # `api_concurrent_reads` reads at once, the rest wait in order of arrival (api/admission.py).
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=10, ge=0, le=500)
+    api_concurrent_reads: int = Field(default=10, ge=1, le=1000)
     # How long the overdue view's answer per scope may be reused while no new event was written (0: never).
     read_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 

@@ -25,7 +25,7 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend]).render_as_string(hide_password=False)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
     aurl = make_url(async_url(url))
     if aurl.get_backend_name() == "sqlite":
         if aurl.database and aurl.database != ":memory:":
@@ -33,7 +33,7 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(aurl, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(aurl, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    return create_async_engine(aurl, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

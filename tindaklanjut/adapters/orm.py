@@ -88,6 +88,8 @@ class RecommendationRow(SQLModel, table=True):
         # Region views (overdue per province) walk the few agencies of a region, then this index.
         sa.Index("ix_recommendation_agency_status_due", "agency_id", "status", "due_at"),
         sa.Index("ix_recommendation_status_due", "status", "due_at"),
+        # An agency's list, soonest deadline first, a page at a time.
+        sa.Index("ix_recommendation_agency_due", "agency_id", "due_at", "id"),
     )
     id: str = Field(primary_key=True)
     assessment_id: str = Field(index=True)

@@ -32,7 +32,9 @@ class SqlUsers(AbstractUsers):
         return _user(row) if row else None
 
     async def by_token_hash(self, token_hash: str) -> User | None:
-        row = await self.session.scalar(select(UserRow).where(UserRow.token_hash == token_hash))
+        # Plain columns, no ORM object: this runs on every API request.
+        row = (await self.session.execute(select(*UserRow.__table__.c)
+                                          .where(UserRow.token_hash == token_hash))).first()
         return _user(row) if row else None
 
     async def all(self) -> list[User]:

@@ -20,14 +20,16 @@ from tindaklanjut.service_layer.commands import Command
 bearer = HTTPBearer(auto_error=False, description="Token dari `tindaklanjut users add`")
 
 
-def get_container(request: Request) -> Container:
+# Dependencies are `async def` even when they only read: FastAPI runs a plain `def` dependency in
+# a worker thread, a hop that costs more than the dependency itself on every request.
+async def get_container(request: Request) -> Container:
     return request.app.state.container
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_read_cache(request: Request) -> ReadCache:
+async def get_read_cache(request: Request) -> ReadCache:
     return request.app.state.read_cache
 
 
@@ -35,7 +37,7 @@ ReadCacheDep = Annotated[ReadCache, Depends(get_read_cache)]
 
 
 async def get_session(container: ContainerDep) -> AsyncIterator[AsyncSession]:
-    async with container.sessions() as session:
+    async with container.read_sessions() as session:
         yield session
 
 

@@ -160,7 +160,7 @@ class RequestGuard:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _problem(401, "unauthenticated", "token diperlukan", {"www-authenticate": "Bearer"})
-        actor = await users.authenticate(self.container.uow, token.strip())
+        actor = await users.authenticate(self.container.reading_uow, token.strip())
         if actor is None:
             self.failed_logins.record(client)
             return _problem(401, "unauthenticated", "token tidak valid, kedaluwarsa atau dicabut",
@@ -179,7 +179,7 @@ class RequestGuard:
         morsel = cookie.get(SESSION_COOKIE)
         if not morsel or not morsel.value or len(morsel.value) > 200:
             return
-        async with self.container.sessions() as session:
+        async with self.container.read_sessions() as session:
             found = await queries.session_actor(session, users.token_hash(morsel.value), datetime.now(timezone.utc))
         if found is not None:
             state = scope.setdefault("state", {})

@@ -38,7 +38,7 @@ class PageError(Exception):
         self.status, self.title, self.message = status, title, message
 
 
-def web_actor(request: Request) -> Actor:
+async def web_actor(request: Request) -> Actor:
     actor = getattr(request.state, "web_actor", None)
     if actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -50,7 +50,7 @@ WebActor = Annotated[Actor, Depends(web_actor)]
 
 
 def require(*roles: Role):
-    def check(current: WebActor) -> Actor:
+    async def check(current: WebActor) -> Actor:
         if current.role not in roles and current.role is not Role.ADMIN:
             raise PageError(403, "Tidak berwenang", "Halaman ini bukan untuk peran Anda.")
         return current

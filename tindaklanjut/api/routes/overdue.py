@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from tindaklanjut.api import models, queries
-from tindaklanjut.api.deps import ContainerDep, ReadCacheDep, ReaderActor, SessionDep
+from tindaklanjut.api.deps import ContainerDep, ReadCacheDep, ReaderActor
 from tindaklanjut.api.errors import ERRORS
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.domain.lifecycle import Actor
@@ -20,7 +20,7 @@ async def _answer(container: Container, current: Actor, region: str | None, limi
     """The view serialised once, with its headers (a session of its own: the answer may be shared)."""
     now = container.clock()
     headers = {}
-    async with container.sessions() as session:
+    async with container.read_sessions() as session:
         if limit is None:
             groups = await queries.overdue(session, current, now, region, per_agency=items)
         else:
@@ -34,7 +34,7 @@ async def _answer(container: Container, current: Actor, region: str | None, limi
 
 @router.get("", response_model=list[models.OverdueAgency], responses=ERRORS,
             summary="Rekomendasi lewat tenggat, per instansi dan unit (opsional per halaman instansi)")
-async def overdue(session: SessionDep, container: ContainerDep, cache: ReadCacheDep, current: ReaderActor,
+async def overdue(container: ContainerDep, cache: ReadCacheDep, current: ReaderActor,
                   region: Annotated[str | None, Query(max_length=20)] = None,
                   limit: Annotated[int | None, Query(ge=1, le=1000, description="instansi per halaman")] = None,
                   offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -46,9 +46,13 @@ async def overdue(session: SessionDep, container: ContainerDep, cache: ReadCache
     agency lists only its longest-overdue items (the full list of one agency:
     `GET /api/v1/recommendations?overdue=true`). The answer may be reused for a few seconds by
     everyone with the same scope, as long as no new event was written."""
+    # Each step holds a pooled connection only while it runs: a request that held one while it waited
+    # for a shared computation (which needs another) could starve the pool under load.
+    async with container.read_sessions() as session:
+        version = await queries.data_version(session)
     scope = (current.role, current.agency_id, current.region)
     body, headers = await cache.get(
-        (scope, region, limit, offset, items), version=await queries.data_version(session),
+        (scope, region, limit, offset, items), version=version,
         now=container.clock(), compute=lambda: _answer(container, current, region, limit, offset, items))
     # Already in the documented shape: serialised once, not re-validated.
     return Response(body, media_type="application/json", headers=headers)
