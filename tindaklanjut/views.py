@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters import orm
 from tindaklanjut.adapters import broker_epochs
+
+
+# What `tindaklanjut recommendations` lists: what every reader sees, and where the item came from.
+LISTED_FIELDS = (*orm.RecommendationFields.model_fields, "assessment_revision", "sp_component", "rule_id",
+                 "catalogue_version", "template", "issued_at")
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None = None,
@@ -21,16 +32,7 @@ async def recommendations(sessions: async_sessionmaker, *, unit_id: str | None =
         query = query.where(orm.RecommendationRow.status == status)
     async with sessions() as session:
         rows = (await session.scalars(query)).all()
-    return [{
-        "id": r.id, "assessment_id": r.assessment_id, "assessment_revision": r.assessment_revision,
-        "framework": r.framework, "cycle": r.cycle, "unit_id": r.unit_id, "agency_id": r.agency_id,
-        "scope": r.scope, "aspect_code": r.aspect_code, "indicator_code": r.indicator_code,
-        "sp_component": r.sp_component, "priority": r.priority, "status": r.status,
-        "due_date": r.due_date.isoformat(), "due_at": r.due_at.isoformat(), "title": r.title,
-        "action": r.action, "evidence": r.evidence, "finding": r.finding, "indicator_name": r.indicator_name,
-        "rule_id": r.rule_id, "catalogue_version": r.catalogue_version, "template": r.template,
-        "carried_over_from": r.carried_over_from, "issued_at": r.issued_at.isoformat(),
-    } for r in rows]
+    return [{name: _plain(getattr(r, name)) for name in LISTED_FIELDS} for r in rows]
 
 
 async def assessments(sessions: async_sessionmaker) -> list[dict]:

@@ -82,7 +82,36 @@ class AssessmentRow(SQLModel, table=True):
     received_at: datetime = _ts()
 
 
-class RecommendationRow(SQLModel, table=True):
+class RecommendationFields(SQLModel):
+    """What every reader of a recommendation sees: the table and the API's read shape
+    (`api.models.RecommendationOut`) both derive from this one list."""
+
+    id: str = Field(primary_key=True)
+    assessment_id: str = Field(index=True)
+    framework: str
+    cycle: str
+    unit_id: str = Field(foreign_key="unit.id", index=True)
+    agency_id: str = Field(foreign_key="agency.id")
+    scope: str
+    aspect_code: str | None = None
+    indicator_code: str | None = None
+    indicator_name: str | None = None
+    title: str
+    action: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    evidence: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    finding: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    priority: str
+    status: str
+    due_date: date
+    due_at: datetime = _ts()
+    carried_over_from: str | None = Field(default=None, index=True)
+    # Filled when the unit's next-cycle assessment arrives: did the indicator improve?
+    score_change: float | None = None
+    needs_plan: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
+                             description="Memerlukan rencana aksi lebih dulu (anggaran/konstruksi)")
+
+
+class RecommendationRow(RecommendationFields, table=True):
     __tablename__ = "recommendation"
     __table_args__ = (
         # Region views (overdue per province) walk the few agencies of a region, then this index.
@@ -91,41 +120,19 @@ class RecommendationRow(SQLModel, table=True):
         # An agency's list, soonest deadline first, a page at a time.
         sa.Index("ix_recommendation_agency_due", "agency_id", "due_at", "id"),
     )
-    id: str = Field(primary_key=True)
-    assessment_id: str = Field(index=True)
     assessment_revision: int
-    framework: str
-    cycle: str
-    unit_id: str = Field(foreign_key="unit.id", index=True)
-    agency_id: str = Field(foreign_key="agency.id")
-    scope: str
-    aspect_code: str | None = None
-    indicator_code: str | None = None
     sp_component: int | None = None
-    title: str
-    action: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    finding: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    priority: str
-    due_date: date
-    due_at: datetime = _ts()
-    status: str
     rule_id: str
     catalogue_version: str
     template: str
-    indicator_name: str | None = None
-    evidence: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
-    carried_over_from: str | None = Field(default=None, index=True)
     indicator_score: float | None = None
     indicator_max_score: float | None = None
     had_action: bool = False
     extended: bool = False
-    needs_plan: bool = Field(default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()))
     action_plan: dict | None = Field(default=None, sa_column=sa.Column(sa.JSON, nullable=True))
     verified_at: datetime | None = _ts(nullable=True)
-    # Filled when the unit's next-cycle assessment arrives: did the indicator improve?
     next_assessment_id: str | None = None
     next_score_ratio: float | None = None
-    score_change: float | None = None
     issued_at: datetime = _ts()
     updated_at: datetime = _ts()
     # Optimistic locking: every change checks and bumps it, so two decisions cannot both win.

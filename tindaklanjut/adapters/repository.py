@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from datetime import datetime
@@ -190,33 +191,27 @@ def _plan_json(r: Recommendation) -> dict | None:
     return json.loads(json.dumps(r.plan.as_dict(), default=str)) if r.plan else None
 
 
+# The columns a domain recommendation carries one to one (the rest is the row's own bookkeeping),
+# and those stored as the value of an enumeration.
+SHARED_FIELDS = tuple(f.name for f in dataclasses.fields(Recommendation)
+                      if f.name in orm.RecommendationRow.__table__.c)
+ENUM_FIELDS = {"scope": Scope, "priority": Priority, "status": Status}
+
+
 def _recommendation_row(r: Recommendation) -> dict:
-    return dict(
-        id=r.id, assessment_id=r.assessment_id, assessment_revision=r.assessment_revision,
-        framework=r.framework, cycle=r.cycle, unit_id=r.unit_id, agency_id=r.agency_id, scope=r.scope.value,
-        aspect_code=r.aspect_code, indicator_code=r.indicator_code, sp_component=r.sp_component,
-        title=r.title, action=r.action, finding=r.finding, priority=r.priority.value, due_date=r.due_date,
-        due_at=r.due_at, status=r.status.value, rule_id=r.rule_id, issued_at=r.issued_at,
-        updated_at=r.issued_at, indicator_name=r.indicator_name, evidence=r.evidence,
-        catalogue_version=r.catalogue_version, template=r.template, carried_over_from=r.carried_over_from,
-        indicator_score=r.indicator_score, indicator_max_score=r.indicator_max_score, had_action=r.had_action,
-        extended=r.extended, verified_at=None, next_assessment_id=None, next_score_ratio=None, score_change=None,
-        version=1, needs_plan=r.needs_plan, action_plan=_plan_json(r))
+    row = {name: getattr(r, name) for name in SHARED_FIELDS}
+    for name in ENUM_FIELDS:
+        row[name] = row[name].value
+    row.update(updated_at=r.issued_at, verified_at=None, next_assessment_id=None, next_score_ratio=None,
+               score_change=None, version=1, action_plan=_plan_json(r))
+    return row
 
 
 def recommendation_from_row(row: orm.RecommendationRow) -> Recommendation:
-    return Recommendation(
-        id=row.id, assessment_id=row.assessment_id, assessment_revision=row.assessment_revision,
-        framework=row.framework, cycle=row.cycle, unit_id=row.unit_id, agency_id=row.agency_id,
-        scope=Scope(row.scope), aspect_code=row.aspect_code, indicator_code=row.indicator_code,
-        sp_component=row.sp_component, title=row.title, action=row.action, finding=row.finding,
-        priority=Priority(row.priority), due_date=row.due_date, due_at=row.due_at, rule_id=row.rule_id,
-        issued_at=row.issued_at, status=Status(row.status), indicator_name=row.indicator_name,
-        evidence=row.evidence, catalogue_version=row.catalogue_version, template=row.template,
-        carried_over_from=row.carried_over_from, indicator_score=row.indicator_score,
-        indicator_max_score=row.indicator_max_score, had_action=row.had_action, extended=row.extended,
-        version=row.version, needs_plan=row.needs_plan,
-        plan=ActionPlan.from_dict(row.action_plan) if row.action_plan else None)
+    values = {name: getattr(row, name) for name in SHARED_FIELDS}
+    for name, enum in ENUM_FIELDS.items():
+        values[name] = enum(values[name])
+    return Recommendation(**values, plan=ActionPlan.from_dict(row.action_plan) if row.action_plan else None)
 
 
 class SqlRecommendations(AbstractRecommendations):

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from tindaklanjut.adapters.orm import RecommendationFields
 from tindaklanjut.domain.lifecycle import ReasonCode
 from tindaklanjut.domain.plans import BudgetSource
 
@@ -17,34 +18,16 @@ class Problem(BaseModel):
     message: str
 
 
-class RecommendationOut(BaseModel):
-    id: str
-    assessment_id: str
-    framework: str
-    cycle: str
-    unit_id: str
-    agency_id: str
-    scope: str
-    aspect_code: str | None
-    indicator_code: str | None
-    indicator_name: str | None
-    title: str
-    action: str
-    evidence: str
-    finding: str | None
-    priority: str
-    status: str
+class RecommendationOut(RecommendationFields):
+    """A recommendation as a reader sees it: its stored fields (one list, shared with the table)
+    and what is computed for the reader's clock and region."""
+
     bpk_status: str | None
-    due_date: date
-    due_at: datetime
     days_overdue: int
-    carried_over_from: str | None
-    score_change: float | None
     region_code: str | None = Field(default=None, description="Kode wilayah unit (zona waktu tenggat)")
     unit_name: str | None = None
     agency_name: str | None = None
     days_left: int | None = Field(default=None, description="Hari tersisa sampai tenggat (hanya yang masih terutang)")
-    needs_plan: bool = Field(default=False, description="Memerlukan rencana aksi lebih dulu (anggaran/konstruksi)")
 
 
 class TimelineEntry(BaseModel):

@@ -21,6 +21,7 @@ from tindaklanjut.domain.lifecycle import Actor, Role, Status, bpk_status
 OWED_STATUSES = tuple(sorted(s.value for s in OWED))
 
 R, A, U = orm.RecommendationRow, orm.AgencyRow, orm.UnitRow
+STORED_FIELDS = tuple(orm.RecommendationFields.model_fields)
 
 
 async def _fetch_rows(session: AsyncSession, query: Select) -> Sequence:
@@ -60,14 +61,10 @@ def to_out(row: orm.RecommendationRow | Row, region_code: str, now: datetime, un
     bpk = bpk_status(Status(row.status), row.had_action)
     # Built from typed columns: no validation needed (the API's response model validates what it sends).
     return models.RecommendationOut.model_construct(
-        id=row.id, assessment_id=row.assessment_id, framework=row.framework, cycle=row.cycle,
-        unit_id=row.unit_id, agency_id=row.agency_id, scope=row.scope, aspect_code=row.aspect_code,
-        indicator_code=row.indicator_code, indicator_name=row.indicator_name, title=row.title, action=row.action,
-        evidence=row.evidence, finding=row.finding, priority=row.priority, status=row.status,
-        bpk_status=bpk.value if bpk else None, due_date=row.due_date, due_at=row.due_at,
+        **{name: getattr(row, name) for name in STORED_FIELDS},
+        bpk_status=bpk.value if bpk else None,
         days_overdue=days_overdue(row.due_date, row.due_at, region_code, now) if owed else 0,
-        carried_over_from=row.carried_over_from, score_change=row.score_change, region_code=region_code,
-        unit_name=unit_name, agency_name=agency_name, needs_plan=row.needs_plan,
+        region_code=region_code, unit_name=unit_name, agency_name=agency_name,
         days_left=max(0, (row.due_date - local_today).days) if owed and now <= row.due_at else None)
 
 
