@@ -1,0 +1,135 @@
+"""What people and operators read when a rule refuses or a message fails: the Bahasa Indonesia
+messages of the lifecycle, the bus's wiring errors, the isolation's log lines, and the exact
+edges of the priority bands and template lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from structlog.testing import capture_logs
+
+from tindaklanjut.domain.lifecycle import (Actor, ConcurrentChange, FollowUpRequest, IllegalTransition, NotPermitted,
+                                           RequestKind, RequestStatus, Role)
+from tindaklanjut.domain.model import Priority
+from tindaklanjut.domain.policy import load_policy
+from tindaklanjut.service_layer.isolation import handle_isolating
+from tindaklanjut.service_layer.messagebus import MessageBus, inject
+
+AT = datetime(2025, 3, 3, 3, 0, tzinfo=timezone.utc)
+
+
+def _request() -> FollowUpRequest:
+    return FollowUpRequest(id="req-1", recommendation_id="rec-1", kind=RequestKind.EXTENSION, requested_by="opd",
+                           requested_at=AT, reason="menunggu APBD-P")
+
+
+def test_a_lost_race_tells_the_user_to_reload():
+    assert str(ConcurrentChange()) == ("rekomendasi ini baru saja diubah oleh pengguna lain; "
+                                       "muat ulang lalu ulangi tindakan Anda")
+
+
+def test_each_refused_decision_says_why():
+    request = _request()
+    with pytest.raises(NotPermitted, match="^pemohon tidak dapat memutuskan permohonannya sendiri$"):
+        request.decide(actor=Actor(name="opd", role=Role.EVALUATOR), approve=True, at=AT, comment=None)
+    with pytest.raises(NotPermitted, match="^peran agency tidak berwenang memutuskan permohonan$"):
+        request.decide(actor=Actor(name="lain", role=Role.AGENCY, agency_id="15"), approve=True, at=AT,
+                       comment=None)
+    request.decide(actor=Actor(name="evaluator", role=Role.EVALUATOR), approve=False, at=AT, comment="tidak")
+    assert request.status is RequestStatus.REJECTED
+    with pytest.raises(IllegalTransition, match=r"^permohonan sudah diputuskan \(rejected\)$"):
+        request.decide(actor=Actor(name="evaluator2", role=Role.EVALUATOR), approve=True, at=AT, comment=None)
+
+
+async def test_the_bus_names_a_command_it_cannot_handle():
+    class Unknown:
+        pass
+    with pytest.raises(LookupError, match="^no handler for Unknown$"):
+        await MessageBus({}).handle(Unknown())
+
+
+async def test_wiring_names_every_missing_dependency_and_ignores_those_with_defaults():
+    async def handler(command, clock, uow, limits=None):
+        return command, clock, uow, limits
+
+    with pytest.raises(TypeError, match="^test_wiring.*handler needs clock, uow, which bootstrap does not provide$"):
+        inject(handler, {})
+    call = inject(handler, {"clock": "c", "uow": "u", "unrelated": "x"})
+    assert await call("cmd") == ("cmd", "c", "u", None)
+    assert call.__qualname__.endswith("handler")
+
+
+async def test_isolation_logs_the_batch_each_failure_and_a_dead_letter_that_failed():
+    async def handle(batch):
+        if "poison" in batch:
+            raise ValueError("cannot")
+        return list(batch)
+
+    async def dead_letter(item, error):
+        raise RuntimeError("disk full")
+
+    with capture_logs() as logs:
+        results = await handle_isolating(["poison", "b", "c"], handle=handle, dead_letter=dead_letter, max_tries=2,
+                                         name="ingest")
+    assert results == [["b"], ["c"]]
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("ingest.batch_failed", "warning"), ("ingest.message_failed", "warning"),
+        ("ingest.message_failed", "warning"), ("ingest.dead_letter_failed", "critical")]
+    batch, first, second, lost = logs
+    assert (batch["size"], batch["error"]) == (3, "ValueError: cannot")
+    assert [(first["tries"], first["error"]), (second["tries"], second["error"])] == \
+        [(1, "ValueError: cannot"), (2, "ValueError: cannot")]
+    assert (lost["error"], lost["cause"]) == ("RuntimeError: disk full", "ValueError: cannot")
+
+
+async def test_an_outage_is_retried_under_the_isolations_name():
+    calls = []
+
+    async def handle(batch):
+        calls.append(list(batch))
+        if len(calls) == 1:
+            raise ConnectionRefusedError("database restarting")
+        return list(batch)
+
+    async def dead_letter(item, error):
+        raise AssertionError("an outage is never dead-lettered")
+
+    with capture_logs() as logs:
+        assert await handle_isolating(["a"], handle=handle, dead_letter=dead_letter, max_tries=2,
+                                      name="ingest") == [["a"]]
+    assert [e["event"] for e in logs] == ["ingest.transient_failure"] and logs[0]["attempt"] == 1
+
+
+POLICY = load_policy()
+PRIORITY = POLICY.rules.priority
+
+
+@pytest.mark.parametrize("urgency, expected", [
+    (PRIORITY.high_at_or_above, Priority.HIGH),                  # each edge belongs to the band above
+    (PRIORITY.high_at_or_above - 0.01, Priority.MEDIUM),
+    (PRIORITY.medium_at_or_above, Priority.MEDIUM),
+    (PRIORITY.medium_at_or_above - 0.01, Priority.LOW),
+    (PRIORITY.medium_at_or_above - 0.5, Priority.LOW),
+    (0.0, Priority.LOW),
+])
+def test_priority_bands_at_their_edges(urgency, expected):
+    assert PRIORITY.classify(urgency, unit_weak=True, top_band=False) is expected
+
+
+def test_a_strong_unit_is_capped_and_the_top_band_has_its_own_priority():
+    assert PRIORITY.classify(1.0, unit_weak=False, top_band=False) is Priority(PRIORITY.strong_unit_max)
+    assert PRIORITY.classify(0.0, unit_weak=True, top_band=True) is Priority(PRIORITY.top_band)
+
+
+def test_templates_are_looked_up_from_the_most_specific():
+    catalogue = POLICY.catalogue
+    assert catalogue.for_indicator("I.8", 3, "pekppp", "I")[0] == "indicator.pekppp.I.8"
+    assert catalogue.for_indicator("I.2", 3, "pekppp", "I")[0] == "sp.3"
+    assert catalogue.for_indicator("I.2", None, "pekppp", "I")[0] == "pekppp.I"
+    key, template = catalogue.for_indicator("X.1", None, "pekppp", "X")
+    assert key == "generic" and template == catalogue.templates["generic"]
+    assert catalogue.for_indicator("I.2", None, None, "I")[0] == "generic"
+    assert catalogue.for_aspect("ombudsman", "proses")[0] == "ombudsman.proses"
+    key, template = catalogue.for_aspect("ombudsman", "tidak_ada")
+    assert key == "generic" and template == catalogue.templates["generic"]
