@@ -30,7 +30,7 @@ class FakeProcessed(AbstractProcessedEvents):
         return (source, event_id) in self.rows
 
     def add(self, *, source, event_id, event_type, outcome, at):
-        self.rows[(source, event_id)] = {"outcome": outcome, "redeliveries": 0}
+        self.rows[(source, event_id)] = {"event_type": event_type, "outcome": outcome, "at": at, "redeliveries": 0}
 
     async def count_redelivery(self, source, event_id):
         self.rows[(source, event_id)]["redeliveries"] += 1
