@@ -65,6 +65,11 @@ class Recording(DeliveryChannel):
 
 @pytest.fixture
 async def h(examples):
+    return await reminder_harness(examples)
+
+
+async def reminder_harness(examples) -> Harness:
+    """The contract examples ingested and the directory's contacts imported, with recording channels."""
     harness = Harness()
     harness.email, harness.webhook = Recording("email"), Recording("webhook")
     harness.bus = harness.bus_with(channels={"email": harness.email, "webhook": harness.webhook})

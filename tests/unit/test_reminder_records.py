@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from structlog.testing import capture_logs
 
-from tests.unit.test_reminder_handlers import h, sweep  # noqa: F401  (the fixture, reused)
+from tests.unit.test_reminder_handlers import reminder_harness, sweep
 
 
-async def test_each_attempt_and_each_failed_digest_is_logged_with_what_identifies_it(h):  # noqa: F811
+@pytest.fixture
+async def h(examples):
+    return await reminder_harness(examples)
+
+
+async def test_each_attempt_and_each_failed_digest_is_logged_with_what_identifies_it(h):
     h.email.refuse.add("walikota@jambikota.test")
     with capture_logs() as logs:
         report = await sweep(h, "2025-02-04T08:00+07:00")
@@ -30,7 +36,7 @@ async def test_each_attempt_and_each_failed_digest_is_logged_with_what_identifie
     assert sent == report.sent
 
 
-async def test_a_sent_reminder_is_announced_as_a_compact_cloudevent_keyed_by_unit(h):  # noqa: F811
+async def test_a_sent_reminder_is_announced_as_a_compact_cloudevent_keyed_by_unit(h):
     await sweep(h, "2025-02-04T08:00+07:00")
     messages = [m for m in h.uow.outbox.messages if m.event_type == "tindaklanjut.reminder.sent.v1"]
     assert messages
