@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 
 import pytest
+from structlog.testing import capture_logs
 
 from tindaklanjut.ports.messages import Origin
 from tindaklanjut.ports.validation import Rejected
@@ -31,7 +32,10 @@ def closed_event(framework: str = "panrb-pekppp", event_id: str = "c-1") -> byte
 
 
 async def test_closing_again_answers_the_first_close(h):
-    first = await h.handle(commands.CloseCycle(actor=PANRB, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
+    with capture_logs() as logs:
+        first = await h.handle(commands.CloseCycle(actor=PANRB, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
+    (line,) = [e for e in logs if e["event"] == "cycle.closed"]
+    assert (line["framework"], line["cycle"], line["lapsed"], line["by"]) == (*PEKPPP_2024, 3, "panrb")
     assert (first.framework, first.cycle, first.closed_by, first.lapsed, first.already_closed) == (
         *PEKPPP_2024, "panrb", 3, False)
     h.now = h.now.replace(year=2026)
