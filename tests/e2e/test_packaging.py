@@ -2,6 +2,7 @@
 no extras, not editable; the services start their command line and every
 module imports."""
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,7 +29,12 @@ def test_a_plain_install_runs_the_worker_and_the_api(tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], capture_output=True,
+    # From a copy: building in the checkout would write `build/` and `*.egg-info` next to the
+    # sources that the development install imports (the later tests then ran with that metadata).
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "*.egg-info", "mutants", "var", "node_modules", "__pycache__"))
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(source)], capture_output=True,
                              text=True, timeout=600)
     assert install.returncode == 0, install.stderr[-3000:]
     for command in ("worker", "api"):
