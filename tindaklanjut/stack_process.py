@@ -71,10 +71,16 @@ def interrupt_on_sigterm() -> None:
     """Ctrl-C (also when started from a script that ignores it) and SIGTERM
     stop the stack; its children are in sessions of their own, so the stack
     stops them in order: the worker first, the broker last."""
+    interrupted = []
+
     def handler(*_):
-        raise KeyboardInterrupt()
+        # Only the first signal interrupts: a second one (Ctrl-C, then SIGTERM from a script) can
+        # arrive while the cleanup is starting, before it ignores further signals.
+        if not interrupted:
+            interrupted.append(True)
+            raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def exit_code_after_interrupt(code: int) -> int:
