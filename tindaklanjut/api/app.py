@@ -86,7 +86,6 @@ def create_health_api(container: Container) -> FastAPI:
     """Liveness, readiness and metrics alone, for a worker process that serves no API."""
     api = FastAPI(title="tindaklanjut (health)", docs_url=None, redoc_url=None, openapi_url=None)
     api.state.container = container
-    api.add_middleware(ReadAdmission, concurrency=container.settings.api_concurrent_reads)
     api.state.metrics = Metrics(container)
     api.add_middleware(HttpMetrics, metrics=api.state.metrics)
     api.include_router(health.router)
