@@ -106,8 +106,9 @@ def _prepare(settings: Settings) -> None:
 
 
 def _new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
-    """uvloop for a process that only serves HTTP (about a fifth less CPU per request); the roles
-    with Kafka clients keep the standard loop their libraries are tested on."""
+    """uvloop for a process that only serves HTTP (its gain was within the benchmark's noise, see
+    docs/benchmarks.md); the roles with Kafka clients keep the standard loop their libraries are
+    tested on."""
     from tindaklanjut.services.worker import parse_roles
 
     if parse_roles(settings.worker_roles) == ("api",):
