@@ -22,9 +22,10 @@ from tests.unit.fake_reminders import FakeReminderStore
 class FakeProcessed(AbstractProcessedEvents):
     def __init__(self):
         self.rows: dict[tuple[str, str], dict] = {}
+        self.preloaded: set[tuple[str, str]] = set()
 
     async def preload(self, keys):
-        pass
+        self.preloaded.update(keys)      # what the batch asked for, as the SQL store reads it
 
     async def seen(self, source, event_id):
         return (source, event_id) in self.rows
@@ -64,9 +65,10 @@ class FakeAssessments(AbstractAssessments):
     def __init__(self):
         self.rows: dict[tuple[str, int], Assessment] = {}
         self.payloads: dict[tuple[str, int], dict] = {}
+        self.preloaded: set[str] = set()
 
     async def preload(self, assessment_ids):
-        pass
+        self.preloaded.update(assessment_ids)
 
     async def latest_revision(self, assessment_id):
         revisions = [rev for (aid, rev) in self.rows if aid == assessment_id]
@@ -81,6 +83,8 @@ class FakeRecommendations(AbstractRecommendations):
     def __init__(self):
         self.rows: dict[str, Recommendation] = {}
         self.seen: list[Recommendation] = []
+        self.preloaded_units: set[str] = set()
+        self.saved: list[tuple[Recommendation, object]] = []
 
     def add(self, rec):
         self.seen.append(rec)
@@ -94,7 +98,7 @@ class FakeRecommendations(AbstractRecommendations):
                 if r.unit_id == unit_id and r.cycle < cycle and r.indicator_code and not r.is_closed]
 
     async def preload_units(self, unit_ids):
-        pass
+        self.preloaded_units.update(unit_ids)
 
     async def record_next_cycle_scores(self, unit_id, cycle, assessment_id, ratios):
         self.next_cycle_scores = getattr(self, "next_cycle_scores", []) + [(unit_id, cycle, assessment_id, ratios)]
@@ -111,6 +115,7 @@ class FakeRecommendations(AbstractRecommendations):
         if stored is not None and stored is not rec and stored.version != rec.version:
             raise ConcurrentChange()
         self.seen.append(rec)
+        self.saved.append((rec, at))     # the SQL store stamps updated_at with `at`
         rec.version += 1
         self.rows[rec.id] = rec
 
@@ -118,10 +123,12 @@ class FakeRecommendations(AbstractRecommendations):
 class FakeOutbox(AbstractOutbox):
     def __init__(self):
         self.messages: list[OutboundMessage] = []
+        self.times: list = []            # when each was written (the SQL outbox's created_at)
         self.added = 0
 
     def add(self, message, at):
         self.messages.append(message)
+        self.times.append(at)
         self.added += 1
 
 

@@ -12,6 +12,7 @@ from tindaklanjut.service_layer import commands
 from tindaklanjut.service_layer.cycles import (SOURCE, CycleNotFound, cycle_report, due_cycles,
                                                reported_message)
 from tindaklanjut.events import cycle as wire
+from tindaklanjut.ports.repositories import CycleAlreadyClosed
 
 from tests.unit.test_command_handlers import KOTA, ORI, PANRB, SEKDA_ACEH, SEKDA_KOTA, ingested_harness
 
@@ -92,14 +93,32 @@ async def test_a_window_ends_when_its_last_day_is_over_in_wib(h):
 async def test_a_close_that_loses_the_race_returns_the_winners_report(h):
     await h.handle(commands.CloseCycle(actor=PANRB, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
     cycles, real_report = h.uow.cycles, h.uow.cycles.report
-    answers = iter([None])                    # the loser looked before the winner had stored its report
+    looked = []
 
     async def report(framework, cycle):
-        return next(answers, None) or await real_report(framework, cycle)
+        looked.append((framework, cycle))
+        if len(looked) == 1:
+            return None                       # the loser looked before the winner had stored its report
+        return await real_report(framework, cycle)
     cycles.report = report
+    h.now = h.now.replace(year=2026)
     outcome = await h.handle(commands.CloseCycle(actor=ORI, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
-    assert (outcome.already_closed, outcome.closed_by, outcome.lapsed) == (True, "panrb", 0)
+    assert looked == [PEKPPP_2024, PEKPPP_2024]          # the second look finds the winner's report
+    winner = await real_report(*PEKPPP_2024)
+    assert (outcome.framework, outcome.cycle, outcome.closed_at, outcome.closed_by, outcome.lapsed,
+            outcome.already_closed) == (*PEKPPP_2024, winner.closed_at, "panrb", 0, True)
+    assert outcome.report.closed_by == "panrb" and outcome.report.totals.lapsed == 3
+    assert outcome.report.score_change.as_of == h.now      # the comparison is computed now, from the live rows
     assert len([m for m in h.uow.outbox.messages if m.topic == "cycle.reported"]) == 1
+
+
+async def test_a_close_that_fails_on_the_stored_report_without_one_raises(h):
+    async def never_stored(framework, cycle):
+        return None
+    h.uow.cycles.report = never_stored
+    await h.handle(commands.CloseCycle(actor=PANRB, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
+    with pytest.raises(CycleAlreadyClosed):       # the store refuses a second report; nobody else's to answer with
+        await h.handle(commands.CloseCycle(actor=ORI, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
 
 
 async def test_a_cycle_closed_event_without_a_closer_is_closed_by_its_source(h):
