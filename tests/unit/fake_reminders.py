@@ -17,6 +17,9 @@ class FakeReminderStore(AbstractReminderStore):
     def __init__(self, uow) -> None:
         self.uow = uow
         self.planner_owners: list[str] = []
+        self.planner_locked_at: list = []
+        self.claim_limits: list[int] = []
+        self.written_at: dict[str, list] = defaultdict(list)   # what the SQL store stamps created_at / updated_at
         self.schedule: dict[str, dict] = {}          # recommendation id -> {basis_due_at, next_at}
         self.digests: dict[int, dict] = {}
         self.deliveries: dict[int, dict] = {}
@@ -31,6 +34,7 @@ class FakeReminderStore(AbstractReminderStore):
     # ---------------------------------------------------------------- planning
     async def lock_planner(self, owner, at):
         self.planner_owners.append(owner)
+        self.planner_locked_at.append(at)
 
     async def reconcile(self):
         changed = 0
@@ -52,6 +56,7 @@ class FakeReminderStore(AbstractReminderStore):
                               cycle_end=assessment.follow_up_until if assessment else None)
 
     async def claim_due(self, now, *, after, limit):
+        self.claim_limits.append(limit)
         due = sorted((row["next_at"], rec_id) for rec_id, row in self.schedule.items() if row["next_at"] <= now)
         if after is not None:
             due = [key for key in due if key > after]
@@ -91,6 +96,7 @@ class FakeReminderStore(AbstractReminderStore):
 
     async def create_digests(self, first, at):
         created = {}
+        self.written_at["digests"].append(at)
         for key, d in first.items():
             digest_id = next(self._ids)
             self.digests[digest_id] = {"uid": str(uuid.uuid4()), "recipient": key[0], "channel": d.recipient.channel,
@@ -101,6 +107,7 @@ class FakeReminderStore(AbstractReminderStore):
         return created
 
     async def add_deliveries(self, planned, at):
+        self.written_at["deliveries"].append(at)
         for d, digest_id in planned:
             self.deliveries[next(self._ids)] = {
                 "recommendation_id": d.recommendation_id, "step_key": d.step.key, "step": d.step.id,
@@ -108,6 +115,7 @@ class FakeReminderStore(AbstractReminderStore):
                 "digest_id": digest_id, "status": "planned"}
 
     async def add_escalations(self, escalations, at):
+        self.written_at["escalations"].append(at)
         self.escalations.extend({"recommendation_id": e.recommendation_id, "step_key": e.step.key,
                                  "level": e.step.escalation_level} for e in escalations)
 
@@ -166,7 +174,7 @@ class FakeReminderStore(AbstractReminderStore):
 
     async def finish_digest(self, digest_id, *, status, at, delivered, dropped, error=None, retry_at=None):
         self.digests[digest_id].update(status=status, sent_at=at if status == "sent" else None, lease_until=retry_at,
-                                       error=error)
+                                       error=error, finished_at=at)
         for delivery_id in delivered if status != "retrying" else ():
             self.deliveries[delivery_id]["status"] = "sent" if status == "sent" else "failed"
         for delivery_id in dropped:
@@ -184,6 +192,7 @@ class FakeReminderStore(AbstractReminderStore):
     # ---------------------------------------------------------------- contacts
     async def upsert_contacts(self, contacts, at):
         created = updated = unchanged = 0
+        self.written_at["contacts"].append(at)
         for c in contacts:
             index = next((i for i, old in enumerate(self.contact_rows)
                           if (old.agency_id, old.unit_id, old.role) == (c.agency_id, c.unit_id, c.role)), None)
