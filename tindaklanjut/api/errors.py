@@ -15,23 +15,25 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# Most specific first: the first class that matches answers. A message of None means the exception's own text.
+TRANSLATIONS: tuple[tuple[type[Exception], int, str, str | None], ...] = (
+    (followup.NotFound, 404, "not_found", "rekomendasi atau permohonan tidak ditemukan"),
+    (cycles.CycleNotFound, 404, "not_found", "siklus tidak ditemukan: belum ada hasil penilaian yang diterima"),
+    (NotPermitted, 403, "forbidden", None),
+    (ConcurrentChange, 409, "conflict", None),
+    (IllegalTransition, 409, "illegal_transition", None),
+    (EvidenceTooLarge, 413, "too_large", None),
+    (EvidenceRejected, 415, "unsupported_type", None),
+    (DomainError, 400, "invalid", None),
+)
+TRANSLATED = tuple(cls for cls, *_ in TRANSLATIONS)
+
+
 async def call_service(call):
     """Await a service-layer call, translating what it raises into an `ApiError`."""
     try:
         return await call
-    except followup.NotFound:
-        raise ApiError(404, "not_found", "rekomendasi atau permohonan tidak ditemukan") from None
-    except cycles.CycleNotFound:
-        raise ApiError(404, "not_found", "siklus tidak ditemukan: belum ada hasil penilaian yang diterima") from None
-    except NotPermitted as exc:
-        raise ApiError(403, "forbidden", str(exc)) from None
-    except ConcurrentChange as exc:
-        raise ApiError(409, "conflict", str(exc)) from None
-    except IllegalTransition as exc:
-        raise ApiError(409, "illegal_transition", str(exc)) from None
-    except EvidenceTooLarge as exc:
-        raise ApiError(413, "too_large", str(exc)) from None
-    except EvidenceRejected as exc:
-        raise ApiError(415, "unsupported_type", str(exc)) from None
-    except DomainError as exc:
-        raise ApiError(400, "invalid", str(exc)) from None
+    except TRANSLATED as exc:
+        status, code, message = next((status, code, message) for cls, status, code, message in TRANSLATIONS
+                                     if isinstance(exc, cls))
+        raise ApiError(status, code, str(exc) if message is None else message) from None

@@ -123,20 +123,22 @@ def _require_verifier(actor: Actor, recommendation: Recommendation, catalogue: F
         raise NotPermitted(f"verifikasi {recommendation.framework} dilakukan oleh evaluator, bukan verifikator")
 
 
-async def verify(command: commands.VerifyFollowUp, new_uow: NewUnitOfWork, clock: Clock,
-                 catalogue: FrameworkCatalogue) -> Recommendation:
+async def _verifier_step(action: Action, command: commands.VerifyFollowUp | commands.RequestChanges,
+                         new_uow: NewUnitOfWork, clock: Clock, catalogue: FrameworkCatalogue) -> Recommendation:
     def change(r: Recommendation, at: datetime) -> None:
         _require_verifier(command.actor, r, catalogue)
-        r.change(Action.VERIFY, actor=command.actor, at=at, comment=command.comment)
+        r.change(action, actor=command.actor, at=at, comment=command.comment)
     return await _apply(new_uow(), command, clock, change)
+
+
+async def verify(command: commands.VerifyFollowUp, new_uow: NewUnitOfWork, clock: Clock,
+                 catalogue: FrameworkCatalogue) -> Recommendation:
+    return await _verifier_step(Action.VERIFY, command, new_uow, clock, catalogue)
 
 
 async def request_changes(command: commands.RequestChanges, new_uow: NewUnitOfWork, clock: Clock,
                           catalogue: FrameworkCatalogue) -> Recommendation:
-    def change(r: Recommendation, at: datetime) -> None:
-        _require_verifier(command.actor, r, catalogue)
-        r.change(Action.REQUEST_CHANGES, actor=command.actor, at=at, comment=command.comment)
-    return await _apply(new_uow(), command, clock, change)
+    return await _verifier_step(Action.REQUEST_CHANGES, command, new_uow, clock, catalogue)
 
 
 async def request_extension(command: commands.RequestExtension, new_uow: NewUnitOfWork,
