@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from tindaklanjut.adapters.orm import RecommendationFields
 from tindaklanjut.domain.lifecycle import ReasonCode
-from tindaklanjut.domain.plans import BudgetSource
+from tindaklanjut.domain.plans import BudgetSource, Milestone
 
 
 class Problem(BaseModel):
@@ -55,13 +55,8 @@ class EvidenceOut(BaseModel):
     uploaded_at: datetime
 
 
-class MilestoneOut(BaseModel):
-    seq: int
-    description: str
-    responsible: str
-    target_date: date
-    done_at: datetime | None = None
-    done_by: str | None = None
+# A plan's milestones are answered as the domain keeps them (one field list, domain.plans.Milestone).
+MilestoneOut = Milestone
 
 
 class PlanOut(BaseModel):
