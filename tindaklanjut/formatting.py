@@ -9,23 +9,8 @@ from datetime import date, datetime
 from babel.dates import get_month_names
 
 from tindaklanjut.domain.calendar import ZONE_LABELS, zone_for_region
+from tindaklanjut.domain.labels import ACTION, PRIORITY, ROLE, STATUS  # noqa: F401 (the pages read them here)
 
-STATUS = {"open": "Belum ditindaklanjuti", "in_progress": "Dalam proses", "submitted": "Menunggu verifikasi",
-          "changes_requested": "Perlu perbaikan", "verified": "Terverifikasi",
-          "not_actionable": "Tidak dapat ditindaklanjuti", "superseded": "Digantikan", "lapsed": "Kedaluwarsa"}
-PRIORITY = {"high": "Tinggi", "medium": "Sedang", "low": "Rendah"}
-ROLE = {"agency": "Instansi (OPD)", "evaluator": "Evaluator", "verifier": "Verifikator (APIP/Organisasi)",
-        "secretary": "Sekretariat",
-        "admin": "Admin"}
-ACTION = {"action_recorded": "mencatat tindak lanjut", "evidence_added": "mengunggah bukti dukung",
-          "submitted": "mengajukan verifikasi", "verified": "memverifikasi: tindak lanjut sesuai",
-          "changes_requested": "meminta perbaikan", "not_actionable_requested": "memohon status tidak dapat "
-          "ditindaklanjuti", "not_actionable_approved": "menyetujui: tidak dapat ditindaklanjuti",
-          "not_actionable_rejected": "menolak permohonan tidak dapat ditindaklanjuti",
-          "extension_requested": "memohon perpanjangan tenggat", "extension_approved": "menyetujui perpanjangan",
-          "extension_rejected": "menolak perpanjangan", "lapsed": "kedaluwarsa pada akhir siklus",
-          "plan_submitted": "mengajukan rencana aksi", "plan_accepted": "menyetujui rencana aksi",
-          "plan_returned": "mengembalikan rencana aksi", "milestone_done": "menandai satu tahap rencana aksi selesai"}
 REASON = {"force_majeure": "Keadaan kahar", "legal_process": "Dalam proses hukum",
           "regulation_changed": "Peraturan berubah", "organisation_restructured": "Organisasi direstrukturisasi",
           "other_lawful": "Alasan sah lainnya"}

@@ -102,9 +102,9 @@ async def test_a_provisional_report_names_its_cycle_and_an_unknown_one_is_named_
 
 
 async def test_who_may_close_and_who_may_read_is_said_in_the_refusal(h):
-    with pytest.raises(NotPermitted, match="^peran agency tidak berwenang menutup siklus$"):
+    with pytest.raises(NotPermitted, match=r"^peran Instansi \(OPD\) tidak berwenang menutup siklus$"):
         await h.handle(commands.CloseCycle(actor=KOTA, framework=PEKPPP_2024[0], cycle=PEKPPP_2024[1]))
-    with pytest.raises(NotPermitted, match="^peran agency tidak berwenang membaca laporan siklus$"):
+    with pytest.raises(NotPermitted, match=r"^peran Instansi \(OPD\) tidak berwenang membaca laporan siklus$"):
         await cycle_report(h.uow, KOTA, *PEKPPP_2024, clock=lambda: h.now)
 
 

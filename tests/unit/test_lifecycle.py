@@ -39,7 +39,8 @@ def test_happy_path_records_an_audit_event_for_every_step():
 
 def test_a_recommendation_cannot_be_verified_before_it_is_submitted():
     rec = _recommendation(Status.IN_PROGRESS)
-    with pytest.raises(IllegalTransition, match="in_progress"):
+    with pytest.raises(IllegalTransition, match=r"^tidak dapat memverifikasi: tindak lanjut sesuai pada rekomendasi "
+                                                r"berstatus Dalam proses \(in_progress\)$"):
         rec.change(Action.VERIFY, actor=EVALUATOR, at=AT)
     assert rec.status is Status.IN_PROGRESS and rec.events == []
 

@@ -48,7 +48,7 @@ def test_issuing_records_the_event_with_the_item_and_its_time():
 
 def test_every_refusal_says_why():
     item = saran()
-    with pytest.raises(NotPermitted, match="^peran evaluator tidak berwenang melakukan action_recorded$"):
+    with pytest.raises(NotPermitted, match="^peran Evaluator tidak berwenang mencatat tindak lanjut$"):
         item.change(Action.RECORD_ACTION, actor=EVALUATOR, at=AT)
     with pytest.raises(DomainError, match="^permintaan perbaikan wajib disertai komentar$"):
         item.status = Status.SUBMITTED

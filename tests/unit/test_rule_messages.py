@@ -33,7 +33,7 @@ def test_each_refused_decision_says_why():
     request = _request()
     with pytest.raises(NotPermitted, match="^pemohon tidak dapat memutuskan permohonannya sendiri$"):
         request.decide(actor=Actor(name="opd", role=Role.EVALUATOR), approve=True, at=AT, comment=None)
-    with pytest.raises(NotPermitted, match="^peran agency tidak berwenang memutuskan permohonan$"):
+    with pytest.raises(NotPermitted, match=r"^peran Instansi \(OPD\) tidak berwenang memutuskan permohonan$"):
         request.decide(actor=Actor(name="lain", role=Role.AGENCY, agency_id="15"), approve=True, at=AT,
                        comment=None)
     request.decide(actor=Actor(name="evaluator", role=Role.EVALUATOR), approve=False, at=AT, comment="tidak")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tindaklanjut.api.errors import ApiError, call_service
 from tindaklanjut.api.read_cache import ReadCache
 from tindaklanjut.bootstrap import Container
+from tindaklanjut.domain import labels
 from tindaklanjut.domain.lifecycle import Actor, Role
 from tindaklanjut.service_layer.commands import Command
 
@@ -59,7 +60,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 def require(*roles: Role) -> Callable:
     async def check(current: CurrentActor) -> Actor:
         if current.role not in roles and current.role is not Role.ADMIN:
-            raise ApiError(403, "forbidden", f"peran {current.role.value} tidak berwenang")
+            raise ApiError(403, "forbidden", f"peran {labels.role(current.role)} tidak berwenang")
         return current
     return check
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from tindaklanjut.domain import labels
+
 
 class Status(StrEnum):
     OPEN = "open"
@@ -204,6 +206,6 @@ class FollowUpRequest:
         if actor.name == self.requested_by:
             raise NotPermitted("pemohon tidak dapat memutuskan permohonannya sendiri")
         if actor.role not in (Role.EVALUATOR, Role.VERIFIER, Role.ADMIN):
-            raise NotPermitted(f"peran {actor.role.value} tidak berwenang memutuskan permohonan")
+            raise NotPermitted(f"peran {labels.role(actor.role)} tidak berwenang memutuskan permohonan")
         self.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
         self.decided_by, self.decided_at, self.decision_comment = actor.name, at, comment

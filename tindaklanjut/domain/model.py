@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from tindaklanjut.domain import events
+from tindaklanjut.domain import events, labels
 from tindaklanjut.domain.lifecycle import (CLOSED_STATUSES, PERFORMED_BY, TRANSITIONS, Action, Actor, DomainError,
                                            IllegalTransition, NotPermitted, Role, Status)
 from tindaklanjut.domain.plans import ActionPlan, PlanStatus
@@ -106,10 +106,10 @@ class Recommendation:
         """Apply one follow-up action, enforcing who may do it and from which status."""
         allowed_from, target = TRANSITIONS[action]
         if actor.role is not Role.ADMIN and actor.role not in PERFORMED_BY[action]:
-            raise NotPermitted(f"peran {actor.role.value} tidak berwenang melakukan {action.value}")
+            raise NotPermitted(f"peran {labels.role(actor.role)} tidak berwenang {labels.action(action)}")
         if self.status not in allowed_from:
-            raise IllegalTransition(f"tidak dapat melakukan {action.value} pada rekomendasi berstatus "
-                                    f"{self.status.value}")
+            raise IllegalTransition(f"tidak dapat {labels.action(action)} pada rekomendasi berstatus "
+                                    f"{labels.status(self.status)} ({self.status.value})")
         if action is Action.REQUEST_CHANGES and not (comment and comment.strip()):
             raise DomainError("permintaan perbaikan wajib disertai komentar")
         before = self.status

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from tindaklanjut.ports.repositories import AbstractCycles, CycleAlreadyClosed
-from tindaklanjut.domain import report as reports
+from tindaklanjut.domain import labels, report as reports
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role
 from tindaklanjut.events import cycle as wire
@@ -61,7 +61,7 @@ class CloseOutcome:
 
 def _require_closer(actor: Actor) -> None:
     if actor.role not in (Role.EVALUATOR, Role.ADMIN):
-        raise NotPermitted(f"peran {actor.role.value} tidak berwenang menutup siklus")
+        raise NotPermitted(f"peran {labels.role(actor.role)} tidak berwenang menutup siklus")
 
 
 def _reader_scope(actor: Actor) -> tuple[str | None, str | None]:
@@ -71,7 +71,7 @@ def _reader_scope(actor: Actor) -> tuple[str | None, str | None]:
         return (None, actor.agency_id) if actor.agency_id else (actor.region or "", None)
     if actor.role in (Role.EVALUATOR, Role.ADMIN):
         return None, None
-    raise NotPermitted(f"peran {actor.role.value} tidak berwenang membaca laporan siklus")
+    raise NotPermitted(f"peran {labels.role(actor.role)} tidak berwenang membaca laporan siklus")
 
 
 def reported_message(payload: wire.CycleReport) -> OutboundMessage:
