@@ -133,3 +133,13 @@ def test_templates_are_looked_up_from_the_most_specific():
     assert catalogue.for_aspect("ombudsman", "proses")[0] == "ombudsman.proses"
     key, template = catalogue.for_aspect("ombudsman", "tidak_ada")
     assert key == "generic" and template == catalogue.templates["generic"]
+
+
+def test_every_role_action_and_status_has_a_name_people_read():
+    from tindaklanjut.domain import labels
+    from tindaklanjut.domain.lifecycle import Action, Role, Status
+
+    for enum, name in ((Role, labels.role), (Action, labels.action), (Status, labels.status)):
+        for member in enum:
+            assert name(member) != member.value and name(member).strip(), member
+    assert labels.role("tamu") == "tamu"          # an unknown code is shown as it is, never as nothing
