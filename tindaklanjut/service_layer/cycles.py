@@ -13,7 +13,6 @@ from the live rows (see docs/cycle-report.md).
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,10 +26,9 @@ from tindaklanjut.domain import labels, report as reports
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.lifecycle import CLOSED_STATUSES, Action, Actor, NotPermitted, Role
 from tindaklanjut.events import cycle as wire
-from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.ports.messages import Origin, OutboundMessage
 from tindaklanjut.service_layer.handlers import dead_letter
-from tindaklanjut.service_layer import commands
+from tindaklanjut.service_layer import commands, outbound
 from tindaklanjut.ports.retrying import describe
 from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.ports.validation import Rejected, parse_cloudevent
@@ -78,12 +76,8 @@ def reported_message(payload: wire.CycleReport) -> OutboundMessage:
     key = f"{payload.framework}/{payload.cycle}"
     # Deterministic: a cycle is reported once, and a republished row keeps its id.
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{key}/reported"))
-    envelope = new_envelope(event_type=wire.REPORTED_EVENT_TYPE, source=SOURCE, subject=key, data=payload,
-                            event_id=event_id, time=payload.as_of)
-    return OutboundMessage(topic=topic_for_type(wire.REPORTED_EVENT_TYPE), key=key,
-                           event_type=wire.REPORTED_EVENT_TYPE, event_id=event_id,
-                           value=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-                           headers=[("content-type", "application/cloudevents+json")])
+    return outbound.cloudevent(event_type=wire.REPORTED_EVENT_TYPE, source=SOURCE, key=key, data=payload,
+                               at=payload.as_of, event_id=event_id)
 
 
 async def _stored(cycles: AbstractCycles, row: reports.StoredReport, *, now: datetime,

@@ -26,9 +26,22 @@ DLQ_TRUNCATED_HEADER = "tindaklanjut-dlq-truncated"   # the original size, when 
 DEAD_LETTER_VALUE_MAX = DEFAULT_LIMITS.max_bytes - 64 * 1024
 
 
+CLOUDEVENTS_JSON = [("content-type", "application/cloudevents+json")]
+
+
 def _encode(envelope: dict) -> bytes:
     """Compact UTF-8 JSON (what `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` gives, 8x faster)."""
     return orjson.dumps(envelope)
+
+
+def cloudevent(*, event_type: str, source: str, key: str, data, at: datetime,
+               event_id: str | None = None) -> OutboundMessage:
+    """The one way an event becomes an outbox message: a structured-mode CloudEvent, keyed and
+    subject-ed by `key`, on the topic of its type (a random id unless a stable one is given)."""
+    envelope = new_envelope(event_type=event_type, source=source, subject=key, data=data, event_id=event_id,
+                            time=at)
+    return OutboundMessage(topic=topic_for_type(event_type), key=key, event_type=event_type,
+                           event_id=envelope["id"], value=_encode(envelope), headers=list(CLOUDEVENTS_JSON))
 
 
 def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
@@ -47,11 +60,8 @@ def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
     # Deterministic event id: a replay of the same issue yields the same id,
     # so downstream consumers de-duplicate on (source, id).
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}"))
-    envelope = new_envelope(event_type=wire.EVENT_TYPE, source=SOURCE, subject=unit.id, data=payload,
-                            event_id=event_id, time=rec.issued_at)
-    return OutboundMessage(topic=topic_for_type(wire.EVENT_TYPE), key=unit.id, event_type=wire.EVENT_TYPE,
-                           event_id=event_id, value=_encode(envelope),
-                           headers=[("content-type", "application/cloudevents+json")])
+    return cloudevent(event_type=wire.EVENT_TYPE, source=SOURCE, key=unit.id, data=payload, at=rec.issued_at,
+                      event_id=event_id)
 
 
 def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) -> OutboundMessage:
@@ -60,11 +70,8 @@ def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) 
         actor=event.actor, role=event.role, from_status=event.from_status, to_status=event.to_status,
         comment=event.comment, evidence_sha256=list(event.evidence), details=event.details or {},
         at=event.occurred_at)
-    envelope = new_envelope(event_type=wire_followup.EVENT_TYPE, source="urn:tindaklanjut:followup",
-                            subject=rec.unit_id, data=payload, time=event.occurred_at)
-    return OutboundMessage(topic=topic_for_type(wire_followup.EVENT_TYPE), key=rec.unit_id,
-                           event_type=wire_followup.EVENT_TYPE, event_id=envelope["id"], value=_encode(envelope),
-                           headers=[("content-type", "application/cloudevents+json")])
+    return cloudevent(event_type=wire_followup.EVENT_TYPE, source="urn:tindaklanjut:followup", key=rec.unit_id,
+                      data=payload, at=event.occurred_at)
 
 
 def dead_letter(*, raw: bytes, key: bytes | str | None, origin_topic: str, partition: int, offset: int, code: str,

@@ -20,7 +20,6 @@ A sweep at instant `now` has two phases:
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -30,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 import structlog
 
 from tindaklanjut.ports.reminders import AbstractReminderStore
-from tindaklanjut.service_layer import commands
+from tindaklanjut.service_layer import commands, outbound
 from tindaklanjut.ports.repositories import AbstractOutbox
 from tindaklanjut.service_layer.unit_of_work import AbstractUnitOfWork
 from tindaklanjut.domain.calendar import zone_for_region
@@ -39,7 +38,6 @@ from tindaklanjut.domain.reminders import (MAX_DIGEST_CLAIMS, RETRY_FIRST, Conta
                                            digest_items, plan_reminders, retry_after)
 from tindaklanjut.events import escalation as escalation_wire
 from tindaklanjut.events import reminder as reminder_wire
-from tindaklanjut.events.envelope import new_envelope, topic_for_type
 from tindaklanjut.ports.messages import OutboundMessage
 
 log = structlog.get_logger(__name__)
@@ -77,15 +75,9 @@ class SweepReport:
 
 # ------------------------------------------------------------------ outbound
 
-def _encode(envelope: dict) -> bytes:
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def _message(event_type: str, key: str, event_id: str, payload, at: datetime) -> OutboundMessage:
-    envelope = new_envelope(event_type=event_type, source=SOURCE, subject=key, data=payload, event_id=event_id,
-                            time=at)
-    return OutboundMessage(topic=topic_for_type(event_type), key=key, event_type=event_type, event_id=event_id,
-                           value=_encode(envelope), headers=[("content-type", "application/cloudevents+json")])
+    return outbound.cloudevent(event_type=event_type, source=SOURCE, key=key, data=payload, at=at,
+                               event_id=event_id)
 
 
 def escalated_message(e: PlannedEscalation, facts: dict, at: datetime) -> OutboundMessage:
