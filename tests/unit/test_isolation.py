@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import exc as sa_exc
+from structlog.testing import capture_logs
 
 from tindaklanjut.ports import retrying
 from tindaklanjut.ports.retrying import describe, is_transient, retry_transient
@@ -151,17 +152,19 @@ async def test_a_message_that_recovers_is_not_dead_lettered():
                                   name="t") == [["x"], ["flaky"]]
 
 
+async def fails_on_poison(batch):
+    if "poison" in batch:
+        raise ValueError("cannot")
+    return list(batch)
+
+
+async def dead_letter_write_fails(item, error):
+    raise RuntimeError("disk full")
+
+
 async def test_a_failing_dead_letter_does_not_halt_the_rest():
-    async def handle(batch):
-        if "poison" in batch:
-            raise ValueError("cannot")
-        return list(batch)
-
-    async def dead_letter(item, error):
-        raise RuntimeError("the dead-letter write failed too")
-
-    assert await handle_isolating(["poison", "b"], handle=handle, dead_letter=dead_letter, max_tries=1,
-                                  name="t") == [["b"]]
+    assert await handle_isolating(["poison", "b"], handle=fails_on_poison, dead_letter=dead_letter_write_fails,
+                                  max_tries=1, name="t") == [["b"]]
 
 
 async def test_cancellation_is_never_swallowed():
@@ -173,3 +176,36 @@ async def test_cancellation_is_never_swallowed():
 
     with pytest.raises(asyncio.CancelledError):
         await handle_isolating(["x"], handle=handle, dead_letter=dead_letter, max_tries=3, name="t")
+
+
+async def test_isolation_logs_the_batch_each_failure_and_a_dead_letter_that_failed():
+    with capture_logs() as logs:
+        results = await handle_isolating(["poison", "b", "c"], handle=fails_on_poison,
+                                         dead_letter=dead_letter_write_fails, max_tries=2, name="ingest")
+    assert results == [["b"], ["c"]]
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("ingest.batch_failed", "warning"), ("ingest.message_failed", "warning"),
+        ("ingest.message_failed", "warning"), ("ingest.dead_letter_failed", "critical")]
+    batch, first, second, lost = logs
+    assert (batch["size"], batch["error"]) == (3, "ValueError: cannot")
+    assert [(first["tries"], first["error"]), (second["tries"], second["error"])] == \
+        [(1, "ValueError: cannot"), (2, "ValueError: cannot")]
+    assert (lost["error"], lost["cause"]) == ("RuntimeError: disk full", "ValueError: cannot")
+
+
+async def test_an_outage_is_retried_under_the_isolations_name():
+    calls = []
+
+    async def handle(batch):
+        calls.append(list(batch))
+        if len(calls) == 1:
+            raise ConnectionRefusedError("database restarting")
+        return list(batch)
+
+    async def dead_letter(item, error):
+        raise AssertionError("an outage is never dead-lettered")
+
+    with capture_logs() as logs:
+        assert await handle_isolating(["a"], handle=handle, dead_letter=dead_letter, max_tries=2,
+                                      name="ingest") == [["a"]]
+    assert [e["event"] for e in logs] == ["ingest.transient_failure"] and logs[0]["attempt"] == 1

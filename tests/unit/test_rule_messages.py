@@ -1,5 +1,5 @@
 """What people and operators read when a rule refuses or a message fails: the Bahasa Indonesia
-messages of the lifecycle, the bus's wiring errors, the isolation's log lines, and the exact
+messages of the lifecycle, the bus's wiring errors, and the exact
 edges of the priority bands and template lookup."""
 
 from __future__ import annotations
@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from structlog.testing import capture_logs
 
 from tindaklanjut.domain.lifecycle import (Actor, ConcurrentChange, FollowUpRequest, IllegalTransition, NotPermitted,
                                            RequestKind, RequestStatus, Role)
 from tindaklanjut.domain.model import Priority
 from tindaklanjut.domain.policy import load_policy
-from tindaklanjut.service_layer.isolation import handle_isolating
 from tindaklanjut.service_layer.messagebus import MessageBus, inject
 
 AT = datetime(2025, 3, 3, 3, 0, tzinfo=timezone.utc)
@@ -58,47 +56,6 @@ async def test_wiring_names_every_missing_dependency_and_ignores_those_with_defa
     call = inject(handler, {"clock": "c", "uow": "u", "unrelated": "x"})
     assert await call("cmd") == ("cmd", "c", "u", None)
     assert call.__qualname__.endswith("handler")
-
-
-async def test_isolation_logs_the_batch_each_failure_and_a_dead_letter_that_failed():
-    async def handle(batch):
-        if "poison" in batch:
-            raise ValueError("cannot")
-        return list(batch)
-
-    async def dead_letter(item, error):
-        raise RuntimeError("disk full")
-
-    with capture_logs() as logs:
-        results = await handle_isolating(["poison", "b", "c"], handle=handle, dead_letter=dead_letter, max_tries=2,
-                                         name="ingest")
-    assert results == [["b"], ["c"]]
-    assert [(e["event"], e["log_level"]) for e in logs] == [
-        ("ingest.batch_failed", "warning"), ("ingest.message_failed", "warning"),
-        ("ingest.message_failed", "warning"), ("ingest.dead_letter_failed", "critical")]
-    batch, first, second, lost = logs
-    assert (batch["size"], batch["error"]) == (3, "ValueError: cannot")
-    assert [(first["tries"], first["error"]), (second["tries"], second["error"])] == \
-        [(1, "ValueError: cannot"), (2, "ValueError: cannot")]
-    assert (lost["error"], lost["cause"]) == ("RuntimeError: disk full", "ValueError: cannot")
-
-
-async def test_an_outage_is_retried_under_the_isolations_name():
-    calls = []
-
-    async def handle(batch):
-        calls.append(list(batch))
-        if len(calls) == 1:
-            raise ConnectionRefusedError("database restarting")
-        return list(batch)
-
-    async def dead_letter(item, error):
-        raise AssertionError("an outage is never dead-lettered")
-
-    with capture_logs() as logs:
-        assert await handle_isolating(["a"], handle=handle, dead_letter=dead_letter, max_tries=2,
-                                      name="ingest") == [["a"]]
-    assert [e["event"] for e in logs] == ["ingest.transient_failure"] and logs[0]["attempt"] == 1
 
 
 POLICY = load_policy()
