@@ -75,11 +75,6 @@ class SweepReport:
 
 # ------------------------------------------------------------------ outbound
 
-def _message(event_type: str, key: str, event_id: str, payload, at: datetime) -> OutboundMessage:
-    return outbound.cloudevent(event_type=event_type, source=SOURCE, key=key, data=payload, at=at,
-                               event_id=event_id)
-
-
 def escalated_message(e: PlannedEscalation, facts: dict, at: datetime) -> OutboundMessage:
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{e.recommendation_id}/escalated/{e.step.key}"))
     local_day = at.astimezone(zone_for_region(facts["region_code"])).date()
@@ -89,7 +84,8 @@ def escalated_message(e: PlannedEscalation, facts: dict, at: datetime) -> Outbou
         notified=[escalation_wire.Notified(role=role.value, name=name) for role, name in e.notified],
         due_date=e.step.due_date, due_at=facts["due_at"], days_overdue=(local_day - e.step.due_date).days,
         escalated_at=at)
-    return _message(escalation_wire.EVENT_TYPE, facts["unit_id"], event_id, payload, at)
+    return outbound.cloudevent(event_type=escalation_wire.EVENT_TYPE, source=SOURCE, key=facts["unit_id"],
+                               data=payload, at=at, event_id=event_id)
 
 
 def sent_message(*, digest: Digest, item: DigestItem, line: DigestLine, at: datetime) -> OutboundMessage:
@@ -100,7 +96,8 @@ def sent_message(*, digest: Digest, item: DigestItem, line: DigestLine, at: date
         due_date=item.due_date, days_overdue=item.days_overdue, channel=digest.channel.value,
         recipient_roles=list(line.roles), recipient_name=digest.recipient_name, digest_id=digest.uid,
         digest_date=digest.day, sent_at=at)
-    return _message(reminder_wire.EVENT_TYPE, item.unit_id, event_id, payload, at)
+    return outbound.cloudevent(event_type=reminder_wire.EVENT_TYPE, source=SOURCE, key=item.unit_id,
+                               data=payload, at=at, event_id=event_id)
 
 
 # ------------------------------------------------------------------ handlers
