@@ -66,9 +66,9 @@ def topic_for_type(event_type: str) -> str:
     return match.group(1)
 
 
-def new_envelope(*, event_type: str, source: str, subject: str | None, data: BaseModel,
+def new_envelope(*, event_type: str, source: str, subject: str | None, data: BaseModel | dict[str, Any],
                  event_id: str | None = None, time: datetime | None = None) -> dict[str, Any]:
-    """Build a structured-mode CloudEvent as a JSON-ready dict."""
+    """Build a structured-mode CloudEvent as a JSON-ready dict (a dict `data` is taken as it is)."""
     return {
         "specversion": "1.0",
         "id": event_id or str(uuid.uuid4()),
@@ -77,5 +77,5 @@ def new_envelope(*, event_type: str, source: str, subject: str | None, data: Bas
         "time": (time or datetime.now(timezone.utc)).isoformat(),
         "datacontenttype": "application/json",
         "subject": subject,
-        "data": data.model_dump(mode="json"),
+        "data": data if isinstance(data, dict) else data.model_dump(mode="json"),
     }

@@ -80,3 +80,28 @@ async def test_issued_ids_are_stable_per_revision_and_follow_up_events_name_thei
     [recorded] = [m for m in h.outbox("followup.changed") if m["data"]["recommendation_id"] == rec.id]
     assert (recorded["data"]["from_status"], recorded["data"]["to_status"], recorded["data"]["comment"]) == \
         ("open", "in_progress", "dikerjakan")
+
+
+async def test_an_issued_payload_is_byte_for_byte_what_the_contract_model_writes(examples):
+    import dataclasses
+    from datetime import timedelta
+
+    import orjson
+
+    from tindaklanjut.events import recommendation as wire
+
+    h = await ingested_harness(examples)
+    recs = list(h.uow.recommendations.rows.values())
+    assert len(recs) > 5
+    # times with microseconds, in UTC and in a local zone; a carried-over one without a finding
+    odd = dataclasses.replace(recs[0], issued_at=AT + timedelta(microseconds=123456), carried_over_from="r-lama",
+                              finding=None, due_at=recs[0].due_at + timedelta(microseconds=7))
+    for rec in [*recs, odd]:
+        unit = h.uow.directory.units[rec.unit_id]
+        payload = outbound.issued_payload(rec, unit)
+        as_model = wire.RecommendationIssued.model_validate(payload)        # every field the contract knows
+        assert list(payload) == list(wire.RecommendationIssued.model_fields)
+        assert orjson.dumps(payload, option=orjson.OPT_UTC_Z) == as_model.model_dump_json().encode()
+        envelope = json.loads(outbound.recommendation_issued(rec, unit).value)
+        assert envelope["data"] == json.loads(as_model.model_dump_json())
+        wire.RecommendationIssuedEvent.model_validate(envelope)

@@ -30,8 +30,9 @@ CLOUDEVENTS_JSON = [("content-type", "application/cloudevents+json")]
 
 
 def _encode(envelope: dict) -> bytes:
-    """Compact UTF-8 JSON (what `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` gives, 8x faster)."""
-    return orjson.dumps(envelope)
+    """Compact UTF-8 JSON (what `json.dumps(..., ensure_ascii=False, separators=(",", ":"))` gives, 8x
+    faster); dates and times in a plain-dict payload as pydantic writes them."""
+    return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
 
 
 def cloudevent(*, event_type: str, source: str, key: str, data, at: datetime,
@@ -44,24 +45,29 @@ def cloudevent(*, event_type: str, source: str, key: str, data, at: datetime,
                            event_id=envelope["id"], value=_encode(envelope), headers=list(CLOUDEVENTS_JSON))
 
 
+def issued_payload(rec: Recommendation, unit: Unit) -> dict:
+    """The `recommendation.issued` data as a plain dict in the model's field order (four per assessment
+    on the ingest path, so no pydantic round trip). orjson renders its dates and times as the model
+    would (UTC as `Z`); the tests hold the bytes to `wire.RecommendationIssued` and its schema."""
+    return {
+        "recommendation_id": rec.id, "assessment_id": rec.assessment_id,
+        "assessment_revision": rec.assessment_revision, "framework": rec.framework, "cycle": rec.cycle,
+        "unit": {"id": unit.id, "name": unit.name, "region_code": unit.region_code},
+        "agency": {"id": unit.agency.id, "name": unit.agency.name, "kind": unit.agency.kind.value},
+        "scope": rec.scope.value, "aspect_code": rec.aspect_code, "indicator_code": rec.indicator_code,
+        "sp_component": rec.sp_component, "indicator_name": rec.indicator_name, "title": rec.title,
+        "action": rec.action, "evidence": rec.evidence, "finding": rec.finding, "priority": rec.priority.value,
+        "due_date": rec.due_date, "due_at": rec.due_at, "status": "open", "rule_id": rec.rule_id,
+        "catalogue_version": rec.catalogue_version, "carried_over_from": rec.carried_over_from,
+        "issued_at": rec.issued_at}
+
+
 def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
-    # Built from the domain's own typed objects, so not validated again (model_construct: four issued per
-    # assessment on the ingest path); the contract tests validate what this produces against the schema.
-    payload = wire.RecommendationIssued.model_construct(
-        recommendation_id=rec.id, assessment_id=rec.assessment_id, assessment_revision=rec.assessment_revision,
-        framework=rec.framework, cycle=rec.cycle,
-        unit=wire.UnitRef.model_construct(id=unit.id, name=unit.name, region_code=unit.region_code),
-        agency=wire.AgencyRef.model_construct(id=unit.agency.id, name=unit.agency.name, kind=unit.agency.kind.value),
-        scope=rec.scope.value, aspect_code=rec.aspect_code, indicator_code=rec.indicator_code,
-        sp_component=rec.sp_component, indicator_name=rec.indicator_name, title=rec.title, action=rec.action,
-        evidence=rec.evidence, finding=rec.finding, priority=rec.priority.value, due_date=rec.due_date,
-        due_at=rec.due_at, status="open", rule_id=rec.rule_id, catalogue_version=rec.catalogue_version,
-        carried_over_from=rec.carried_over_from, issued_at=rec.issued_at)
     # Deterministic event id: a replay of the same issue yields the same id,
     # so downstream consumers de-duplicate on (source, id).
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}"))
-    return cloudevent(event_type=wire.EVENT_TYPE, source=SOURCE, key=unit.id, data=payload, at=rec.issued_at,
-                      event_id=event_id)
+    return cloudevent(event_type=wire.EVENT_TYPE, source=SOURCE, key=unit.id, data=issued_payload(rec, unit),
+                      at=rec.issued_at, event_id=event_id)
 
 
 def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) -> OutboundMessage:
