@@ -121,13 +121,14 @@ def _new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
 
 
 def _run_worker(settings: Settings) -> None:
-    from tindaklanjut.services.worker import Worker, build_app
+    from tindaklanjut.services.worker import Worker, build_app, settle_heap
 
     asyncio.set_event_loop(_new_loop(settings))
     container = bootstrap(settings)
     faust_app = build_app(settings, container)
     worker = Worker(faust_app, loglevel="WARNING", quiet=True, redirect_stdouts=False,
                     shutdown_grace=settings.shutdown_grace_seconds)
+    settle_heap()
     try:
         worker.execute_from_commandline()
     except SystemExit:

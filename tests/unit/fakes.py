@@ -76,7 +76,7 @@ class FakeAssessments(AbstractAssessments):
 
     def add(self, assessment, payload, received_at):
         self.rows[(assessment.assessment_id, assessment.revision)] = assessment
-        self.payloads[(assessment.assessment_id, assessment.revision)] = payload
+        self.payloads[(assessment.assessment_id, assessment.revision)] = payload.model_dump(mode="json")
 
 
 class FakeRecommendations(AbstractRecommendations):

@@ -7,15 +7,15 @@ import json
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tindaklanjut.adapters import orm
+from tindaklanjut.adapters import bulk, orm
 from tindaklanjut.domain.lifecycle import ConcurrentChange
 from tindaklanjut.domain.plans import ActionPlan
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
                                        Scope, Status)
-from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
+from tindaklanjut.events.assessment import Agency, AgencyKind, AssessmentPublished, Unit
 from tindaklanjut.ports.messages import OutboundMessage
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractDeadLetters, AbstractDirectory,
                                                      AbstractOutbox, AbstractProcessedEvents,
@@ -63,7 +63,7 @@ class SqlProcessedEvents(AbstractProcessedEvents):
     async def write_new(self) -> None:
         if self._rows:
             rows, self._rows = list(self._rows.values()), {}
-            await self.session.execute(insert(orm.ProcessedEventRow.__table__), rows)
+            await bulk.insert_rows(self.session, orm.ProcessedEventRow.__table__, rows)
 
     async def count_redelivery(self, source: str, event_id: str) -> None:
         if (source, event_id) in self._rows:
@@ -171,7 +171,7 @@ class SqlAssessments(AbstractAssessments):
         return await self.session.scalar(select(func.max(orm.AssessmentRow.revision))
                                          .where(orm.AssessmentRow.assessment_id == assessment_id))
 
-    def add(self, assessment: Assessment, payload: dict, received_at: datetime) -> None:
+    def add(self, assessment: Assessment, payload: AssessmentPublished, received_at: datetime) -> None:
         self._pending[assessment.assessment_id] = assessment
         self._rows.append(dict(
             assessment_id=assessment.assessment_id, revision=assessment.revision,
@@ -179,12 +179,13 @@ class SqlAssessments(AbstractAssessments):
             agency_id=assessment.agency_id, score=assessment.score, official_grade=assessment.official_grade,
             computed_grade=assessment.computed_grade, grade_mismatch=assessment.grade_mismatch,
             published_at=assessment.published_at, follow_up_until=assessment.follow_up_until,
-            source=assessment.source, event_id=assessment.event_id, payload=payload, received_at=received_at))
+            source=assessment.source, event_id=assessment.event_id,
+            payload=bulk.RawJSON(payload.model_dump_json()), received_at=received_at))
 
     async def write_new(self) -> None:
         if self._rows:
             rows, self._rows = self._rows, []
-            await self.session.execute(insert(orm.AssessmentRow.__table__), rows)
+            await bulk.insert_rows(self.session, orm.AssessmentRow.__table__, rows)
 
 
 def _plan_json(r: Recommendation) -> dict | None:
@@ -231,7 +232,7 @@ class SqlRecommendations(AbstractRecommendations):
             return
         rows = [_recommendation_row(r) for r in self._new]
         self._new = []
-        await self.session.execute(insert(orm.RecommendationRow.__table__), rows)
+        await bulk.insert_rows(self.session, orm.RecommendationRow.__table__, rows)
 
     async def preload_units(self, unit_ids: set[str]) -> None:
         """Open indicator recommendations of a batch's units, for carry-over, in one query per 500 units."""
@@ -340,7 +341,7 @@ class SqlOutbox(AbstractOutbox):
     async def write_new(self) -> None:
         if self._rows:
             rows, self._rows = self._rows, []
-            await self.session.execute(insert(orm.OutboxRow.__table__), rows)
+            await bulk.insert_rows(self.session, orm.OutboxRow.__table__, rows)
 
 
 class SqlDeadLetters(AbstractDeadLetters):

@@ -183,7 +183,7 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
         source=event.source, event_id=event.id)
     await uow.directory.upsert_unit(data.unit, data.published_at)
-    uow.assessments.add(assessment, data.model_dump(mode="json"), at)
+    uow.assessments.add(assessment, data, at)
     recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
     existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
     previous_cycle = {} if latest else {
