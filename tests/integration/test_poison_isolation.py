@@ -6,6 +6,7 @@ import copy
 import json
 import sqlite3
 import uuid
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -150,5 +151,28 @@ async def test_a_redelivered_dead_letter_is_kept_once(settings):
             outbox = await session.scalar(select(func.count()).select_from(orm.OutboxRow)
                                           .where(orm.OutboxRow.topic == "deadletter"))
         assert outbox == 2
+    finally:
+        await container.close()
+
+
+async def test_fresh_news_in_a_later_batch_renames_the_stored_unit_and_agency(settings, examples):
+    first = _fresh(examples["pekppp-2024-prov-jambi-dinsos"])
+    second = copy.deepcopy(first)
+    second["id"] = str(uuid.uuid4())
+    second["data"]["revision"] = 2
+    second["data"]["published_at"] = "2024-12-28T09:00:00+07:00"
+    second["data"]["unit"]["name"] = "Dinas Sosial P3A"
+    second["data"]["unit"]["agency"]["name"] = "Pemerintah Provinsi Jambi (nama baru)"
+    container = bootstrap(settings)
+    try:
+        await container.ingest(_commands([json.dumps(first).encode()]))
+        await container.ingest(_commands([json.dumps(second).encode()]))
+        async with container.sessions() as session:
+            unit = await session.get(orm.UnitRow, "15/dinsos")
+            agency = await session.get(orm.AgencyRow, unit.agency_id)
+        assert (unit.name, agency.name, agency.region_code) == (
+            "Dinas Sosial P3A", "Pemerintah Provinsi Jambi (nama baru)", "15")
+        assert unit.source_published_at == datetime(2024, 12, 28, 2, 0, tzinfo=timezone.utc)
+        assert agency.source_published_at == unit.source_published_at
     finally:
         await container.close()

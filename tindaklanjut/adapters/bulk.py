@@ -64,16 +64,23 @@ def _converter(column_type: sa.types.TypeEngine, dialect: str) -> Callable[[Any]
     return None
 
 
+# Conversions whose results repeat within a batch (one issue time, one deadline per priority):
+# each distinct value is converted once per statement.
+_REPEATING = frozenset({_sqlite_timestamp, _sqlite_date})
+
+
 @lru_cache(maxsize=64)
 def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect
-          ) -> tuple[str, Callable[[dict], tuple], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+          ) -> tuple[str, tuple[str, ...], Callable[[dict], tuple], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+    """The statement, the order of its parameters, how to take them from a row, and the conversions."""
     compiled = sa.insert(table).compile(dialect=dialect, column_keys=list(columns))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(columns):
         raise ValueError(f"{table.name}: the statement binds {order}, the rows hold {columns}")
     conversions = tuple((index, convert) for index, name in enumerate(order)
                         if (convert := _converter(table.c[name].type, dialect.name)) is not None)
-    return compiled.string, itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],)), conversions
+    values_of = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    return compiled.string, order, values_of, conversions
 
 
 async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -81,15 +88,35 @@ async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dic
     if not rows:
         return
     connection = await session.connection()
-    statement, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect)
+    statement, columns, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect)
     if conversions:
         parameters = []
+        converted: dict[Any, Any] = {}
         for row in rows:
             values = list(values_of(row))
             for index, convert in conversions:
-                if values[index] is not None:
-                    values[index] = convert(values[index])
+                value = values[index]
+                if value is None:
+                    continue
+                if convert in _REPEATING:
+                    key = (convert, value)
+                    if key not in converted:
+                        converted[key] = convert(value)
+                    values[index] = converted[key]
+                else:
+                    values[index] = convert(value)
             parameters.append(tuple(values))
     else:
         parameters = [values_of(row) for row in rows]
-    await connection.exec_driver_sql(statement, parameters)
+    if connection.dialect.name == "postgresql":
+        await _copy(connection, table, columns, parameters)
+    else:
+        await connection.exec_driver_sql(statement, parameters)
+
+
+async def _copy(connection, table: sa.Table, columns: tuple[str, ...], records: list[tuple]) -> None:
+    """PostgreSQL: COPY in the binary format, inside the unit of work's transaction."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await connection.exec_driver_sql("SELECT 1")      # SQLAlchemy begins its transaction on first use
+    await driver.copy_records_to_table(table.name, records=records, columns=list(columns))

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from tindaklanjut.domain import ids
 from tindaklanjut.domain.calendar import zone_for_region
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.events.assessment import EVENT_TYPE
@@ -239,7 +240,7 @@ def _build_event(rows: list[tuple[int, ResultRow]], now: datetime) -> dict:
     if first.grade:
         data["grade"] = first.grade
     # The same sheet imported twice yields the same event ids (de-duplicated downstream).
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{source}/{first.assessment_id}/{first.revision}"))
+    event_id = ids.name_based(uuid.NAMESPACE_URL, f"{source}/{first.assessment_id}/{first.revision}")
     return {"specversion": "1.0", "id": event_id, "source": source, "type": EVENT_TYPE, "time": now.isoformat(),
             "datacontenttype": "application/json", "subject": first.unit_id, "data": data}
 

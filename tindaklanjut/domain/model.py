@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from tindaklanjut.domain import ids
 from tindaklanjut.domain import events, labels
 from tindaklanjut.domain.lifecycle import (CLOSED_STATUSES, PERFORMED_BY, TRANSITIONS, Action, Actor, DomainError,
                                            IllegalTransition, NotPermitted, Role, Status)
@@ -42,7 +43,7 @@ class Scope(StrEnum):
 
 
 def recommendation_id(assessment_id: str, scope: Scope, code: str | None) -> str:
-    return str(uuid.uuid5(RECOMMENDATION_NS, f"{assessment_id}|{scope}|{code or ''}"))
+    return ids.name_based(RECOMMENDATION_NS, f"{assessment_id}|{scope}|{code or ''}")
 
 
 @dataclass

@@ -43,6 +43,7 @@ class _Builder:
         self.top_band = scale.is_top(self.band)
         self.unit_weak = self.band.weak
         self.heaviest = max(aspect.weight for aspect in payload.aspects)
+        self._deadlines: dict[Priority | None, tuple] = {}     # the same for every recommendation of a priority
 
     def weight_factor(self, aspect: Aspect | None) -> float:
         return 1.0 if aspect is None else 0.5 + 0.5 * aspect.weight / self.heaviest
@@ -52,6 +53,11 @@ class _Builder:
                                                    top_band=self.top_band)
 
     def deadline(self, priority: Priority):
+        if priority not in self._deadlines:
+            self._deadlines[priority] = self._deadline(priority)
+        return self._deadlines[priority]
+
+    def _deadline(self, priority: Priority):
         window_end = self.assessment.follow_up_until
         days = self.policy.rules.deadline_days.get(priority.value)
         if days is None:   # low priority: the end of the follow-up window
@@ -62,6 +68,11 @@ class _Builder:
 
     def plan_deadline(self):
         """A rencana aksi is due 30 days after publication, past the year-end closing weeks, within the window."""
+        if None not in self._deadlines:
+            self._deadlines[None] = self._plan_deadline()
+        return self._deadlines[None]
+
+    def _plan_deadline(self):
         region = self.payload.unit.region_code
         issued_on = self.payload.published_at.astimezone(calendar.zone_for_region(region)).date()
         due = min(plan_due_date(issued_on), calendar.previous_working_day(self.assessment.follow_up_until))

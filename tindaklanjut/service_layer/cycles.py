@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from tindaklanjut.domain import ids
 from tindaklanjut.ports.repositories import AbstractCycles, CycleAlreadyClosed
 from tindaklanjut.domain import labels, report as reports
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
@@ -75,7 +76,7 @@ def _reader_scope(actor: Actor) -> tuple[str | None, str | None]:
 def reported_message(payload: wire.CycleReport) -> OutboundMessage:
     key = f"{payload.framework}/{payload.cycle}"
     # Deterministic: a cycle is reported once, and a republished row keeps its id.
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{key}/reported"))
+    event_id = ids.name_based(uuid.NAMESPACE_URL, f"{SOURCE}/{key}/reported")
     return outbound.cloudevent(event_type=wire.REPORTED_EVENT_TYPE, source=SOURCE, key=key, data=payload,
                                at=payload.as_of, event_id=event_id)
 

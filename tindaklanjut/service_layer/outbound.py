@@ -8,6 +8,7 @@ import uuid
 import orjson
 from datetime import datetime
 
+from tindaklanjut.domain import ids
 from tindaklanjut.domain import events as domain_events
 from tindaklanjut.domain.model import Recommendation
 from tindaklanjut.events import followup as wire_followup
@@ -65,7 +66,7 @@ def issued_payload(rec: Recommendation, unit: Unit) -> dict:
 def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
     # Deterministic event id: a replay of the same issue yields the same id,
     # so downstream consumers de-duplicate on (source, id).
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}"))
+    event_id = ids.name_based(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}")
     return cloudevent(event_type=wire.EVENT_TYPE, source=SOURCE, key=unit.id, data=issued_payload(rec, unit),
                       at=rec.issued_at, event_id=event_id)
 

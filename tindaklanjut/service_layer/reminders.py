@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 
 import structlog
 
+from tindaklanjut.domain import ids
 from tindaklanjut.ports.reminders import AbstractReminderStore
 from tindaklanjut.service_layer import commands, outbound
 from tindaklanjut.ports.repositories import AbstractOutbox
@@ -76,7 +77,7 @@ class SweepReport:
 # ------------------------------------------------------------------ outbound
 
 def escalated_message(e: PlannedEscalation, facts: dict, at: datetime) -> OutboundMessage:
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{e.recommendation_id}/escalated/{e.step.key}"))
+    event_id = ids.name_based(uuid.NAMESPACE_URL, f"{SOURCE}/{e.recommendation_id}/escalated/{e.step.key}")
     local_day = at.astimezone(zone_for_region(facts["region_code"])).date()
     payload = escalation_wire.RecommendationEscalated(
         recommendation_id=e.recommendation_id, unit_id=facts["unit_id"], agency_id=facts["agency_id"],
@@ -90,7 +91,7 @@ def escalated_message(e: PlannedEscalation, facts: dict, at: datetime) -> Outbou
 
 def sent_message(*, digest: Digest, item: DigestItem, line: DigestLine, at: datetime) -> OutboundMessage:
     recipient = f"{digest.channel.value}:{digest.address}"
-    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SOURCE}/{line.recommendation_id}/sent/{line.step_key}/{recipient}"))
+    event_id = ids.name_based(uuid.NAMESPACE_URL, f"{SOURCE}/{line.recommendation_id}/sent/{line.step_key}/{recipient}")
     payload = reminder_wire.ReminderSent(
         recommendation_id=item.recommendation_id, unit_id=item.unit_id, agency_id=line.agency_id, step=line.step_id,
         due_date=item.due_date, days_overdue=item.days_overdue, channel=digest.channel.value,
