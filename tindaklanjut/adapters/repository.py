@@ -104,7 +104,10 @@ class SqlDirectory(AbstractDirectory):
                 values = dict(id=agency_id, name=unit.agency.name, kind=unit.agency.kind.value,
                               region_code=row["region_code"] if row else _agency_region(unit),
                               source_published_at=published_at)
-                (changed if row else new).append(values)
+                if row is None:
+                    new.append(values)
+                elif values != row:
+                    changed.append(values)
                 row = values
             names[agency_id] = row
         await self._write(agency, new, changed, ("name", "kind", "source_published_at"))
@@ -114,7 +117,10 @@ class SqlDirectory(AbstractDirectory):
             if row is None or _newer(published_at, row["source_published_at"]):
                 values = dict(id=unit_id, name=unit.name, agency_id=unit.agency.id, region_code=unit.region_code,
                               source_published_at=published_at)
-                (changed if row else new).append(values)
+                if row is None:
+                    new.append(values)
+                elif values != row:
+                    changed.append(values)
                 row = values
             owner = names.get(row["agency_id"]) or (await self._stored(agency, [row["agency_id"]]))[row["agency_id"]]
             self.units[unit_id] = Unit.model_construct(
