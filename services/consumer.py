@@ -4,12 +4,18 @@ to the service layer whole. `assessment.published` messages of one fetch become 
 Offsets are committed only after the work has committed (at-least-once; the handlers make a
 redelivery harmless), so a crash or a rebalance redelivers, never skips.
 
+Two fetches are in flight at most: while one is being applied (its transaction mostly waits for
+the database), the next is fetched and parsed, which needs no database. The work itself stays
+strictly in order, one transaction at a time, and offsets are committed in order.
+
 Why not a faust agent: faust hands a stream over event by event (its `take` yields batches of
 one under load), and per-event overhead was most of the ingest time (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from dataclasses import dataclass
 
 import faust
 import structlog
@@ -40,9 +46,18 @@ def record_headers(record: ConsumerRecord) -> tuple[tuple[str, bytes], ...]:
                  for name, value in (record.headers or ()))
 
 
-async def handle_fetch(container: Container, settings: Settings,
-                       fetched: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
-    """Do the work of one fetch; answer the offsets to commit."""
+@dataclass(frozen=True, kw_only=True)
+class Fetch:
+    """One fetch, ready to apply: its assessments (parsed ahead), its `cycle.closed` messages and
+    the offsets to commit once both are done."""
+
+    assessments: list[IngestAssessment]
+    closed: list[tuple[bytes, Origin]]
+    offsets: dict[TopicPartition, int]
+
+
+async def prepare_fetch(container: Container, settings: Settings,
+                        fetched: dict[TopicPartition, list[ConsumerRecord]]) -> Fetch:
     assessments = settings.topic("assessment.published")
     commands, closed = [], []
     for records in fetched.values():
@@ -53,11 +68,31 @@ async def handle_fetch(container: Container, settings: Settings,
                                                  origin=origin))
             else:
                 closed.append((record.value, origin))
-    if commands:
-        await ingest_until_committed(container, commands)
-    for raw, origin in closed:
+    return Fetch(assessments=await container.parse_ahead(commands), closed=closed,
+                 offsets={tp: records[-1].offset + 1 for tp, records in fetched.items() if records})
+
+
+async def apply_fetch(container: Container, fetch: Fetch) -> dict[TopicPartition, int]:
+    """Do the work of one fetch; answer the offsets to commit."""
+    if fetch.assessments:
+        await ingest_until_committed(container, fetch.assessments)
+    for raw, origin in fetch.closed:
         await cycles.handle_until_committed(container, raw, origin)
-    return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
+    return fetch.offsets
+
+
+async def handle_fetch(container: Container, settings: Settings,
+                       fetched: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
+    """Prepare and do the work of one fetch; answer the offsets to commit."""
+    return await apply_fetch(container, await prepare_fetch(container, settings, fetched))
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    try:
+        await consumer.commit(offsets)
+    except (CommitFailedError, KafkaError) as error:
+        # A rebalance or a broker away: the work is stored; the next owner gets a harmless redelivery.
+        log.warning("consumer.commit_failed", error=repr(error))
 
 
 class _LogAssignments(ConsumerRebalanceListener):
@@ -78,16 +113,28 @@ async def run_consumer(settings: Settings, container: Container, stop: asyncio.E
         await consumer.start()
         consumer.subscribe([settings.topic(topic) for topic in CONSUMED], listener=_LogAssignments())
         log.info("consumer.started", group=settings.worker_group, topics=",".join(CONSUMED))
-        while stop is None or not stop.is_set():
-            fetched = await consumer.getmany(timeout_ms=500, max_records=settings.ingest_batch_size)
-            if not fetched:
-                continue
-            offsets = await handle_fetch(container, settings, fetched)
-            try:
-                await consumer.commit(offsets)
-            except (CommitFailedError, KafkaError) as error:
-                # A rebalance or a broker away: the work is stored; the next owner gets a harmless redelivery.
-                log.warning("consumer.commit_failed", error=repr(error))
+        applying: asyncio.Task | None = None       # the previous fetch, being applied
+        try:
+            while stop is None or not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=500 if applying is None else 0,
+                                                 max_records=settings.ingest_batch_size)
+                if not fetched:
+                    if applying is not None:
+                        await _commit(consumer, await applying)
+                        applying = None
+                    continue
+                fetch = await prepare_fetch(container, settings, fetched)
+                if applying is not None:
+                    await _commit(consumer, await applying)
+                applying = asyncio.create_task(apply_fetch(container, fetch))
+            if applying is not None:
+                await _commit(consumer, await applying)
+                applying = None
+        finally:
+            if applying is not None:      # cancelled or failed: stop the work in hand, never commit it
+                applying.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await applying
     finally:
         try:       # leave the group (its partitions move at once), but never hold up a stop for long
             await asyncio.wait_for(asyncio.shield(consumer.stop()), STOP_TIMEOUT)

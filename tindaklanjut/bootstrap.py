@@ -74,6 +74,10 @@ class Container:
         """Shorthand for the `IngestAssessments` command."""
         return await self.bus.handle(commands.IngestAssessments(messages=tuple(messages)))
 
+    async def parse_ahead(self, messages: Sequence[IngestAssessment]) -> list[IngestAssessment]:
+        """The messages parsed for a later `ingest` (see `handlers.parse_ahead`)."""
+        return await handlers.parse_ahead(messages, self.catalogue, self.dependencies["limits"])
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -4,6 +4,7 @@ wire, and an outbound message for the relay."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +25,9 @@ class IngestAssessment:
     key: bytes | None = None
     # Kafka headers as received: binary-mode CloudEvents carry their attributes in `ce_*` headers.
     headers: tuple[tuple[str, bytes], ...] = ()
+    # What parsing the bytes gave, when that was done ahead (the typed event, or the `Rejected`
+    # reason); None means the handler parses them itself.
+    parsed: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)
