@@ -45,10 +45,14 @@ async def ensure_topics(settings: Settings, topics: list[str] | None = None, tim
     return names
 
 
+def max_request_size(settings: Settings) -> int:
+    return settings.max_message_bytes + PRODUCER_OVERHEAD_BYTES
+
+
 def producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     options = dict(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5,
                    compression_type=settings.kafka_compression, request_timeout_ms=30000,
-                   max_request_size=settings.max_message_bytes + PRODUCER_OVERHEAD_BYTES, **settings.kafka_security())
+                   max_request_size=max_request_size(settings), **settings.kafka_security())
     options.update(overrides)
     return AIOKafkaProducer(**options)
 
