@@ -5,7 +5,8 @@ Offsets are committed only after the work has committed (at-least-once; the hand
 redelivery harmless), so a crash or a rebalance redelivers, never skips.
 
 Two fetches are in flight at most: while one is being applied (its transaction mostly waits for
-the database), the next is fetched and parsed, which needs no database. The work itself stays
+the database), the next is fetched and prepared (parsed, graded, its recommendations derived),
+which needs no database. The work itself stays
 strictly in order, one transaction at a time, and offsets are committed in order.
 
 Why not a faust agent: faust hands a stream over event by event (its `take` yields batches of
@@ -48,7 +49,7 @@ def record_headers(record: ConsumerRecord) -> tuple[tuple[str, bytes], ...]:
 
 @dataclass(frozen=True, kw_only=True)
 class Fetch:
-    """One fetch, ready to apply: its assessments (parsed ahead), its `cycle.closed` messages and
+    """One fetch, ready to apply: its assessments (prepared ahead), its `cycle.closed` messages and
     the offsets to commit once both are done."""
 
     assessments: list[IngestAssessment]
@@ -68,7 +69,7 @@ async def prepare_fetch(container: Container, settings: Settings,
                                                  origin=origin))
             else:
                 closed.append((record.value, origin))
-    return Fetch(assessments=await container.parse_ahead(commands), closed=closed,
+    return Fetch(assessments=await container.prepare_ahead(commands), closed=closed,
                  offsets={tp: records[-1].offset + 1 for tp, records in fetched.items() if records})
 
 

@@ -18,7 +18,7 @@ from tindaklanjut.config import Settings
 from tindaklanjut.domain.frameworks import FrameworkCatalogue, load_frameworks
 from tindaklanjut.domain.policy import Policy, load_policy
 from tindaklanjut.domain.reminders import load_reminder_policy
-from tindaklanjut.service_layer import commands, handlers
+from tindaklanjut.service_layer import commands, handlers, preparing
 from tindaklanjut.service_layer.command_handlers import COMMAND_HANDLERS
 from tindaklanjut.service_layer.messagebus import MessageBus, inject
 from tindaklanjut.ports.messages import IngestAssessment
@@ -74,9 +74,10 @@ class Container:
         """Shorthand for the `IngestAssessments` command."""
         return await self.bus.handle(commands.IngestAssessments(messages=tuple(messages)))
 
-    async def parse_ahead(self, messages: Sequence[IngestAssessment]) -> list[IngestAssessment]:
-        """The messages parsed for a later `ingest` (see `handlers.parse_ahead`)."""
-        return await handlers.parse_ahead(messages, self.catalogue, self.dependencies["limits"])
+    async def prepare_ahead(self, messages: Sequence[IngestAssessment]) -> list[IngestAssessment]:
+        """The messages prepared for a later `ingest` (see `service_layer.preparing`)."""
+        return await preparing.prepare_ahead(messages, catalogue=self.catalogue, policy=self.policy,
+                                             limits=self.dependencies["limits"], clock=self._now)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -176,3 +176,57 @@ async def test_fresh_news_in_a_later_batch_renames_the_stored_unit_and_agency(se
         assert agency.source_published_at == unit.source_published_at
     finally:
         await container.close()
+
+
+async def test_a_prepared_batch_whose_commit_fails_is_retried_from_fresh_recommendations(settings, examples,
+                                                                                          monkeypatch):
+    """Prepared ahead (as the consumer does), then the batch's commit fails once for a reason that
+    is not an outage: its messages are tried again one by one, and every recommendation still
+    gets its `recommendation.issued` message, once (the failed try had already taken them)."""
+    from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
+
+    real = SqlUnitOfWork._commit
+    failures = {"left": 1}
+
+    async def commit_failing_once(self):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ValueError("a defect met once")
+        await real(self)
+
+    monkeypatch.setattr(SqlUnitOfWork, "_commit", commit_failing_once)
+    container = bootstrap(settings)
+    try:
+        prepared = await container.prepare_ahead(_commands([json.dumps(_fresh(d)).encode()
+                                                            for d in examples.values()]))
+        assert all(message.prepared is not None for message in prepared)
+        report = await container.ingest(prepared)
+        assert (report.processed, report.dead_lettered, failures["left"]) == (3, 0, 0)
+        async with container.sessions() as session:
+            issued = (await session.scalars(select(orm.OutboxRow.event_id).where(
+                orm.OutboxRow.topic == "recommendation.issued"))).all()
+        assert len(issued) == len(set(issued)) == await _count(container, orm.RecommendationRow) == 8
+    finally:
+        await container.close()
+
+
+async def test_preparing_ahead_changes_nothing_that_is_stored(settings, examples):
+    documents = [json.dumps(_fresh(d)).encode() for d in examples.values()]
+    at = datetime(2024, 12, 21, 1, 0, tzinfo=timezone.utc)
+    stored = []
+    for ahead in (False, True):
+        container = bootstrap(settings, clock=lambda: at)
+        try:
+            messages = _commands(documents)
+            await container.ingest(await container.prepare_ahead(messages) if ahead else messages)
+            async with container.sessions() as session:
+                stored.append((sorted((await session.execute(select(
+                    orm.RecommendationRow.id, orm.RecommendationRow.due_at, orm.RecommendationRow.action))).all()),
+                    sorted((await session.scalars(select(orm.OutboxRow.value))).all())))
+                await session.execute(orm.OutboxRow.__table__.delete())
+                for table in (orm.RecommendationRow, orm.ProcessedEventRow, orm.AssessmentRow):
+                    await session.execute(table.__table__.delete())
+                await session.commit()
+        finally:
+            await container.close()
+    assert stored[0] == stored[1] and len(stored[0][0]) == 8

@@ -25,9 +25,9 @@ class IngestAssessment:
     key: bytes | None = None
     # Kafka headers as received: binary-mode CloudEvents carry their attributes in `ce_*` headers.
     headers: tuple[tuple[str, bytes], ...] = ()
-    # What parsing the bytes gave, when that was done ahead (the typed event, or the `Rejected`
-    # reason); None means the handler parses them itself.
-    parsed: Any = None
+    # The message worked out ahead, before the database is involved (`service_layer.preparing`:
+    # the prepared assessment, or the `Rejected` reason); None means the handler prepares it.
+    prepared: Any = None
 
 
 @dataclass(frozen=True, kw_only=True)

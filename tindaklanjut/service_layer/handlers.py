@@ -3,18 +3,15 @@ wires the real ones, tests pass fakes."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 import structlog
 
-from tindaklanjut.domain import recommender
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
-from tindaklanjut.domain.model import Assessment
 from tindaklanjut.domain.policy import Policy
 from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
@@ -23,6 +20,7 @@ from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.retrying import describe
 from tindaklanjut.service_layer.isolation import handle_isolating
+from tindaklanjut.service_layer.preparing import Prepared, prepare
 from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
@@ -51,57 +49,30 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
     crash either keeps all of the batch or none of it."""
     report = IngestReport()
     async with uow:
-        valid = []
+        valid: list[Prepared] = []
         for command in commands:
-            parsed = command.parsed if command.parsed is not None else _parsed(command, catalogue, limits)
-            if isinstance(parsed, Rejected):
-                if await dead_letter(uow, command.raw, command.origin, parsed, at=clock(), key=command.key,
+            prepared = command.prepared if command.prepared is not None else prepare(
+                command, catalogue=catalogue, policy=policy, limits=limits, clock=clock)
+            if isinstance(prepared, Rejected):
+                if await dead_letter(uow, command.raw, command.origin, prepared, at=clock(), key=command.key,
                                      headers=command.headers):
                     report.dead_lettered += 1
             else:
-                valid.append(parsed)
+                valid.append(prepared)
         if valid:
             # Read what the whole batch needs up front: a few queries per batch, not six per event.
-            await uow.processed.preload({(event.source, event.id) for event in valid})
-            await uow.assessments.preload({event.data.assessment_id for event in valid})
+            events = [item.event for item in valid]
+            await uow.processed.preload({(event.source, event.id) for event in events})
+            await uow.assessments.preload({event.data.assessment_id for event in events})
             # Only fresh news may change the directory (not a redelivery, not an older revision).
-            await uow.directory.preload([(event.data.unit, event.data.published_at) for event in valid
+            await uow.directory.preload([(event.data.unit, event.data.published_at) for event in events
                                          if await _is_fresh(uow, event)])
-            await uow.recommendations.preload_units({event.data.unit.id for event in valid})
-        for event in valid:
-            report.recommendations += await _ingest(event, uow=uow, catalogue=catalogue, policy=policy, at=clock(),
-                                                    report=report)
+            await uow.recommendations.preload_units({event.data.unit.id for event in events})
+        for item in valid:
+            report.recommendations += await _ingest(item, uow=uow, report=report)
         await uow.recommendations.apply_next_cycle_scores()
         await uow.commit()
     return report
-
-
-def _parsed(command: IngestAssessment, catalogue: FrameworkCatalogue,
-            limits: Limits) -> AssessmentPublishedEvent | Rejected:
-    try:
-        return parse_assessment(command.raw, catalogue, limits, command.headers)
-    except Rejected as rejected:
-        return rejected
-
-
-PARSE_SLICE = 16      # messages parsed between two chances for other tasks to run
-
-
-async def parse_ahead(messages: Sequence[IngestAssessment], catalogue: FrameworkCatalogue,
-                      limits: Limits = DEFAULT_LIMITS) -> list[IngestAssessment]:
-    """The messages with their bytes parsed, for a batch that will be ingested next: parsing needs
-    no database, so it can run while the previous batch's statements are in the database's hands.
-    It yields to the event loop every few messages, so that batch resumes as soon as its answer
-    is back. Parsing is deterministic: ingesting the result is ingesting the messages."""
-    parsed = []
-    for index, message in enumerate(messages):
-        try:
-            parsed.append(replace(message, parsed=_parsed(message, catalogue, limits)))
-        except Exception:     # noqa: BLE001 - the handler parses it again, where poison isolation catches it
-            parsed.append(message)
-        if index % PARSE_SLICE == PARSE_SLICE - 1:
-            await asyncio.sleep(0)
-    return parsed
 
 
 async def ingest(command: commands.IngestAssessments, new_uow: Callable[[], object], catalogue: FrameworkCatalogue,
@@ -188,8 +159,8 @@ async def _is_fresh(uow, event: AssessmentPublishedEvent) -> bool:
     return latest is None or event.data.revision > latest
 
 
-async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkCatalogue, policy: Policy,
-                  at: datetime, report: IngestReport) -> int:
+async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
+    event, assessment, at = prepared.event, prepared.assessment, prepared.at
     data = event.data
     if await uow.processed.seen(event.source, event.id):
         await uow.processed.count_redelivery(event.source, event.id)
@@ -204,17 +175,9 @@ async def _ingest(event: AssessmentPublishedEvent, *, uow, catalogue: FrameworkC
         log.info("assessment.older_revision", ce_id=event.id, ce_source=event.source,
                  assessment=data.assessment_id, revision=data.revision, latest=latest)
         return 0
-    framework = catalogue.get(data.framework)
-    assessment = Assessment(
-        assessment_id=data.assessment_id, revision=data.revision, framework=data.framework, cycle=data.cycle,
-        unit_id=data.unit.id, agency_id=data.unit.agency.id, score=data.score, official_grade=data.grade,
-        computed_grade=framework.scale_for(data.cycle).band_for(data.score).grade,
-        published_at=data.published_at,
-        follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
-        source=event.source, event_id=event.id)
     await uow.directory.upsert_unit(data.unit, data.published_at)
     uow.assessments.add(assessment, data, at)
-    recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
+    recommendations = prepared.fresh_recommendations()
     existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
     previous_cycle = {} if latest else {
         r.indicator_code: r for r in await uow.recommendations.open_in_earlier_cycles(data.unit.id, data.cycle)}

@@ -1,0 +1,83 @@
+"""An assessment message worked out as far as it goes without the database: parsed and checked,
+graded, and its recommendations derived. That is most of the CPU an assessment costs, and none
+of it depends on what is stored, so the consumer prepares the next fetch while the previous one
+waits for its transaction (`services.consumer`). What depends on the database (duplicates,
+revisions, carry-over, the directory, the outbox) happens when the prepared batch is applied
+(`handlers.ingest_assessments`)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from tindaklanjut.domain import recommender
+from tindaklanjut.domain.frameworks import FrameworkCatalogue
+from tindaklanjut.domain.model import Assessment, Recommendation
+from tindaklanjut.domain.policy import Policy
+from tindaklanjut.events.assessment import AssessmentPublishedEvent
+from tindaklanjut.events.wire import Limits
+from tindaklanjut.ports.messages import IngestAssessment
+from tindaklanjut.ports.validation import Rejected, parse_assessment
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepared:
+    event: AssessmentPublishedEvent
+    assessment: Assessment
+    recommendations: tuple[Recommendation, ...]
+    at: datetime          # when the recommender took it up: the issue time of its recommendations
+
+    def fresh_recommendations(self) -> list[Recommendation]:
+        """Copies to work with: a batch that fails is tried again, message by message, and must
+        start from the same recommendations (their recorded events included)."""
+        copies = []
+        for recommendation in self.recommendations:
+            fresh = copy.copy(recommendation)
+            fresh.events = list(recommendation.events)
+            copies.append(fresh)
+        return copies
+
+
+def prepare(message: IngestAssessment, *, catalogue: FrameworkCatalogue, policy: Policy, limits: Limits,
+            clock: Callable[[], datetime]) -> Prepared | Rejected:
+    """The message prepared, or the reason it is refused."""
+    try:
+        event = parse_assessment(message.raw, catalogue, limits, message.headers)
+    except Rejected as rejected:
+        return rejected
+    at = clock()
+    data = event.data
+    framework = catalogue.get(data.framework)
+    assessment = Assessment(
+        assessment_id=data.assessment_id, revision=data.revision, framework=data.framework, cycle=data.cycle,
+        unit_id=data.unit.id, agency_id=data.unit.agency.id, score=data.score, official_grade=data.grade,
+        computed_grade=framework.scale_for(data.cycle).band_for(data.score).grade,
+        published_at=data.published_at,
+        follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
+        source=event.source, event_id=event.id)
+    recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
+    return Prepared(event=event, assessment=assessment, recommendations=tuple(recommendations), at=at)
+
+
+SLICE = 16      # messages prepared between two chances for other tasks to run
+
+
+async def prepare_ahead(messages: Sequence[IngestAssessment], *, catalogue: FrameworkCatalogue, policy: Policy,
+                        limits: Limits, clock: Callable[[], datetime]) -> list[IngestAssessment]:
+    """The messages with their preparation attached, for a batch that will be ingested next. It
+    yields to the event loop every few messages, so the batch being applied resumes as soon as
+    its database answers. Preparing is deterministic (the clock aside): applying the result is
+    applying the messages."""
+    prepared = []
+    for index, message in enumerate(messages):
+        try:
+            prepared.append(replace(message, prepared=prepare(message, catalogue=catalogue, policy=policy,
+                                                               limits=limits, clock=clock)))
+        except Exception:     # noqa: BLE001 - prepared again when applied, where poison isolation catches it
+            prepared.append(message)
+        if index % SLICE == SLICE - 1:
+            await asyncio.sleep(0)
+    return prepared
