@@ -62,7 +62,9 @@ class Settings(BaseSettings):
 
     shutdown_grace_seconds: float = 15.0       # a stop that hangs longer (broker gone) exits anyway
     outbox_poll_interval: float = 0.2
-    outbox_batch_size: int = 500
+    # Rows per relay round: one ingest batch of 200 assessments writes 800 (fewer rounds, fewer
+    # write transactions competing with ingest on SQLite).
+    outbox_batch_size: int = Field(default=1000, ge=1, le=10_000)
     ingest_batch_size: int = 200
     # PostgreSQL connections per process (SQLite has its own pool); the API serves at most
     # `api_concurrent_reads` reads at once, the rest wait in order of arrival (api/admission.py).

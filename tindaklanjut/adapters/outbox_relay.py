@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from functools import lru_cache
+
+import orjson
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -22,7 +25,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.errors import (CorruptRecordException, InvalidTopicError, MessageSizeTooLargeError,
                              RecordListTooLargeError, RecordTooLargeError, UnsupportedForMessageFormatError)
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.kafka import max_request_size
@@ -40,6 +43,12 @@ MESSAGE_REFUSED: tuple[type[BaseException], ...] = (
 
 
 PARTITION_CACHE_SIZE = 100_000     # keys remembered; cleared when full
+
+
+@lru_cache(maxsize=1024)
+def _headers(text: str) -> tuple[tuple[str, bytes], ...]:
+    """A row's stored headers (JSON text of [name, value] pairs) as the producer takes them."""
+    return tuple((str(name), str(value).encode()) for name, value in orjson.loads(text))
 
 
 def refused_for_good(error: BaseException) -> bool:
@@ -65,7 +74,9 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         async with self.session_factory() as session, session.begin():
             # Plain columns, not ORM objects: the relay handles several rows per assessment.
-            query = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value, OutboxRow.headers)
+            # The headers as their JSON text: nearly every row has the same ones, decoded once (`_headers`).
+            query = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value,
+                            cast(OutboxRow.headers, Text).label("headers"))
                      .where(OutboxRow.published_at.is_(None), OutboxRow.parked_at.is_(None))
                      .order_by(OutboxRow.id).limit(self.settings.outbox_batch_size))
             if session.bind.dialect.name == "postgresql":
@@ -117,7 +128,7 @@ class OutboxRelay:
             topic = self.settings.topic(row.topic)
             key = row.key.encode() if row.key is not None else None
             try:
-                headers = [(name, value.encode()) for name, value in row.headers]
+                headers = list(_headers(row.headers))
                 self._check_size(key, row.value, headers)
                 where = (topic, await self._partition(topic, key))
                 if where in open_batches and not self._append(open_batches[where], key, row, headers):
