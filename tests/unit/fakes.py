@@ -4,6 +4,7 @@ subclasses the abstract class the SQL one implements, so they cannot drift."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from tindaklanjut.domain.lifecycle import ConcurrentChange, RequestStatus
@@ -76,7 +77,7 @@ class FakeAssessments(AbstractAssessments):
 
     def add(self, assessment, payload, received_at):
         self.rows[(assessment.assessment_id, assessment.revision)] = assessment
-        self.payloads[(assessment.assessment_id, assessment.revision)] = payload.model_dump(mode="json")
+        self.payloads[(assessment.assessment_id, assessment.revision)] = json.loads(payload)
 
 
 class FakeRecommendations(AbstractRecommendations):

@@ -15,7 +15,7 @@ from tindaklanjut.domain.lifecycle import ConcurrentChange
 from tindaklanjut.domain.plans import ActionPlan
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
                                        Scope, Status)
-from tindaklanjut.events.assessment import Agency, AgencyKind, AssessmentPublished, Unit
+from tindaklanjut.events.assessment import Agency, AgencyKind, Unit
 from tindaklanjut.ports.messages import OutboundMessage
 from tindaklanjut.ports.repositories import (AbstractAssessments, AbstractDeadLetters, AbstractDirectory,
                                                      AbstractOutbox, AbstractProcessedEvents,
@@ -188,7 +188,7 @@ class SqlAssessments(AbstractAssessments):
         return await self.session.scalar(select(func.max(orm.AssessmentRow.revision))
                                          .where(orm.AssessmentRow.assessment_id == assessment_id))
 
-    def add(self, assessment: Assessment, payload: AssessmentPublished, received_at: datetime) -> None:
+    def add(self, assessment: Assessment, payload_json: str, received_at: datetime) -> None:
         self._pending[assessment.assessment_id] = assessment
         self._rows.append(dict(
             assessment_id=assessment.assessment_id, revision=assessment.revision,
@@ -197,7 +197,7 @@ class SqlAssessments(AbstractAssessments):
             computed_grade=assessment.computed_grade, grade_mismatch=assessment.grade_mismatch,
             published_at=assessment.published_at, follow_up_until=assessment.follow_up_until,
             source=assessment.source, event_id=assessment.event_id,
-            payload=bulk.RawJSON(payload.model_dump_json()), received_at=received_at))
+            payload=bulk.RawJSON(payload_json), received_at=received_at))
 
     async def write_new(self) -> None:
         if self._rows:

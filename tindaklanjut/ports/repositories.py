@@ -13,7 +13,7 @@ from tindaklanjut.domain.lifecycle import FollowUpRequest, RequestKind
 from tindaklanjut.domain.users import User, WebSession
 from tindaklanjut.domain.model import Assessment, Recommendation
 from tindaklanjut.domain.report import ReportItem, StoredReport
-from tindaklanjut.events.assessment import AssessmentPublished, Unit
+from tindaklanjut.events.assessment import Unit
 from tindaklanjut.ports.messages import OutboundMessage
 
 
@@ -59,8 +59,8 @@ class AbstractAssessments(ABC):
     async def latest_revision(self, assessment_id: str) -> int | None: ...
 
     @abstractmethod
-    def add(self, assessment: Assessment, payload: AssessmentPublished, received_at: datetime) -> None:
-        """Keep the assessment and the payload it came with (stored as its JSON)."""
+    def add(self, assessment: Assessment, payload_json: str, received_at: datetime) -> None:
+        """Keep the assessment and the JSON text of the validated payload it came with."""
 
 
 class AbstractRecommendations(ABC):

@@ -176,7 +176,7 @@ async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
                  assessment=data.assessment_id, revision=data.revision, latest=latest)
         return 0
     await uow.directory.upsert_unit(data.unit, data.published_at)
-    uow.assessments.add(assessment, data, at)
+    uow.assessments.add(assessment, prepared.payload_json, at)
     recommendations = prepared.fresh_recommendations()
     existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
     previous_cycle = {} if latest else {
@@ -196,8 +196,8 @@ async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
         stale.supersede(at)
         await uow.recommendations.save(stale, at)
     if not latest:
-        ratios = {i.code: i.score / i.max_score for a in data.aspects for i in a.indicators}
-        await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id, ratios)
+        await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id,
+                                                           prepared.ratios)
     uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
     report.processed += 1
     report.stored.append(event.id)      # one log line per batch names them all (services.recommender)

@@ -28,6 +28,8 @@ class Prepared:
     event: AssessmentPublishedEvent
     assessment: Assessment
     recommendations: tuple[Recommendation, ...]
+    payload_json: str     # the validated payload as stored with the assessment
+    ratios: dict[str, float]      # indicator code -> score / max score, for earlier cycles' follow-up
     at: datetime          # when the recommender took it up: the issue time of its recommendations
 
     def fresh_recommendations(self) -> list[Recommendation]:
@@ -59,7 +61,9 @@ def prepare(message: IngestAssessment, *, catalogue: FrameworkCatalogue, policy:
         follow_up_until=data.follow_up_until or framework.default_follow_up_until(data.cycle),
         source=event.source, event_id=event.id)
     recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
-    return Prepared(event=event, assessment=assessment, recommendations=tuple(recommendations), at=at)
+    return Prepared(event=event, assessment=assessment, recommendations=tuple(recommendations),
+                    payload_json=data.model_dump_json(),
+                    ratios={i.code: i.score / i.max_score for a in data.aspects for i in a.indicators}, at=at)
 
 
 SLICE = 16      # messages prepared between two chances for other tasks to run
