@@ -2,6 +2,7 @@
 store them, on SQLite and PostgreSQL: same text for timestamps and dates on SQLite, same values on
 PostgreSQL, and they read back the same through the ORM."""
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -66,5 +67,32 @@ async def test_a_naive_timestamp_is_refused_as_the_orm_refuses_it(database_url):
             with pytest.raises(ValueError, match="naive"):
                 await bulk.insert_rows(session, orm.AssessmentRow.__table__,
                                        [_assessment("naive", received_at=datetime(2024, 12, 21, 1, 0))])
+    finally:
+        await engine.dispose()
+
+
+async def test_large_values_are_compressed_with_lz4_on_postgresql_and_the_migration_goes_both_ways(database_url):
+    from tindaklanjut.adapters.migrate import alembic_config
+    from alembic import command
+
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    query = text("SELECT attrelid::regclass::text, attname, attcompression::text FROM pg_attribute WHERE "
+                 "(attrelid::regclass::text, attname) IN (('assessment', 'payload'), ('outbox', 'value'), "
+                 "('dead_letter', 'raw')) ORDER BY 1")
+
+    async def compression() -> list[tuple]:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in (await connection.execute(query)).all()]
+    try:
+        if "sqlite" in database_url:
+            return            # nothing to set; the upgrade above ran through
+        assert await compression() == [("assessment", "payload", "l"), ("dead_letter", "raw", "l"),
+                                       ("outbox", "value", "l")]
+        config = alembic_config(database_url)
+        await asyncio.to_thread(command.downgrade, config, "0008_list_index")
+        assert {row[2] for row in await compression()} == {""}         # the server's default again
+        await asyncio.to_thread(command.upgrade, config, "heads")
+        assert {row[2] for row in await compression()} == {"l"}
     finally:
         await engine.dispose()
