@@ -106,12 +106,11 @@ def _prepare(settings: Settings) -> None:
 
 
 def _new_loop(settings: Settings) -> asyncio.AbstractEventLoop:
-    """uvloop for a process that only serves HTTP (its gain was within the benchmark's noise, see
-    docs/benchmarks.md); the roles with Kafka clients keep the standard loop their libraries are
-    tested on."""
-    from tindaklanjut.services.worker import parse_roles
-
-    if parse_roles(settings.worker_roles) == ("api",):
+    """uvloop unless `TINDAKLANJUT_EVENT_LOOP=asyncio` (or it is not installed): the worker writes
+    every assessment to the database and every event to the broker, and uvloop's sockets and
+    callbacks cost less CPU (docs/benchmarks.md, series G). The whole suite, broker restarts and
+    killed workers included, runs on it."""
+    if settings.event_loop == "uvloop":
         try:
             import uvloop
             return uvloop.new_event_loop()

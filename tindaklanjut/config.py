@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     worker_roles: str = "recommender,relay,scheduler,api"
     health_port: int = 0                       # /healthz, /readyz, /metrics for a process without the api role
     log_format: Literal["auto", "console", "json"] = "auto"   # auto: JSON in production, readable elsewhere
+    # uvloop where it is installed (less CPU per socket write and callback: docs/benchmarks.md);
+    # `asyncio` is the standard library's loop, should a client library ever misbehave on uvloop.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_url: str = ""        # where people open the workspace (links in e-mails and exports); default: the API's address
