@@ -111,14 +111,20 @@ async def test_an_outage_is_retried_until_it_ends_and_nothing_is_dead_lettered(s
         await container.close()
 
 
-async def test_a_redelivered_or_older_event_never_renames_the_directory(settings, examples):
-    first = _fresh(examples["pekppp-2024-prov-jambi-dinsos"])
+def _renamed_revision(first: dict, unit_name: str) -> dict:
+    """Revision 2 of `first`, published later, naming its unit and agency anew."""
     second = copy.deepcopy(first)
     second["id"] = str(uuid.uuid4())
     second["data"]["revision"] = 2
     second["data"]["published_at"] = "2024-12-28T09:00:00+07:00"
-    second["data"]["unit"]["name"] = "Dinas Sosial, Pemberdayaan Perempuan dan Perlindungan Anak"
+    second["data"]["unit"]["name"] = unit_name
     second["data"]["unit"]["agency"]["name"] = "Pemerintah Provinsi Jambi (nama baru)"
+    return second
+
+
+async def test_a_redelivered_or_older_event_never_renames_the_directory(settings, examples):
+    first = _fresh(examples["pekppp-2024-prov-jambi-dinsos"])
+    second = _renamed_revision(first, "Dinas Sosial, Pemberdayaan Perempuan dan Perlindungan Anak")
     older_cycle = _fresh(first)
     older_cycle["data"]["cycle"] = "2023"
     older_cycle["data"]["published_at"] = "2023-12-01T09:00:00+07:00"
@@ -157,12 +163,7 @@ async def test_a_redelivered_dead_letter_is_kept_once(settings):
 
 async def test_fresh_news_in_a_later_batch_renames_the_stored_unit_and_agency(settings, examples):
     first = _fresh(examples["pekppp-2024-prov-jambi-dinsos"])
-    second = copy.deepcopy(first)
-    second["id"] = str(uuid.uuid4())
-    second["data"]["revision"] = 2
-    second["data"]["published_at"] = "2024-12-28T09:00:00+07:00"
-    second["data"]["unit"]["name"] = "Dinas Sosial P3A"
-    second["data"]["unit"]["agency"]["name"] = "Pemerintah Provinsi Jambi (nama baru)"
+    second = _renamed_revision(first, "Dinas Sosial P3A")
     container = bootstrap(settings)
     try:
         await container.ingest(_commands([json.dumps(first).encode()]))

@@ -101,27 +101,17 @@ class SqlDirectory(AbstractDirectory):
         for agency_id, (unit, published_at) in agencies.items():
             row = stored_agencies.get(agency_id)
             if row is None or _newer(published_at, row["source_published_at"]):
-                values = dict(id=agency_id, name=unit.agency.name, kind=unit.agency.kind.value,
-                              region_code=row["region_code"] if row else _agency_region(unit),
-                              source_published_at=published_at)
-                if row is None:
-                    new.append(values)
-                elif values != row:
-                    changed.append(values)
-                row = values
+                row = _queue(row, dict(id=agency_id, name=unit.agency.name, kind=unit.agency.kind.value,
+                                       region_code=row["region_code"] if row else _agency_region(unit),
+                                       source_published_at=published_at), new, changed)
             names[agency_id] = row
         await self._write(agency, new, changed, ("name", "kind", "source_published_at"))
         new, changed = [], []
         for unit_id, (unit, published_at) in newest.items():
             row = stored_units.get(unit_id)
             if row is None or _newer(published_at, row["source_published_at"]):
-                values = dict(id=unit_id, name=unit.name, agency_id=unit.agency.id, region_code=unit.region_code,
-                              source_published_at=published_at)
-                if row is None:
-                    new.append(values)
-                elif values != row:
-                    changed.append(values)
-                row = values
+                row = _queue(row, dict(id=unit_id, name=unit.name, agency_id=unit.agency.id,
+                                       region_code=unit.region_code, source_published_at=published_at), new, changed)
             owner = names.get(row["agency_id"]) or (await self._stored(agency, [row["agency_id"]]))[row["agency_id"]]
             self.units[unit_id] = Unit.model_construct(
                 id=unit_id, name=row["name"], region_code=row["region_code"], agency=Agency.model_construct(
@@ -152,6 +142,15 @@ class SqlDirectory(AbstractDirectory):
 
     async def unit_region(self, unit_id: str) -> str | None:
         return await self.session.scalar(select(orm.UnitRow.region_code).where(orm.UnitRow.id == unit_id))
+
+
+def _queue(stored: dict | None, values: dict, new: list[dict], changed: list[dict]) -> dict:
+    """Queue a row to insert, or to update when it differs from what is stored; answer it."""
+    if stored is None:
+        new.append(values)
+    elif values != stored:
+        changed.append(values)
+    return values
 
 
 def _newer(published_at: datetime, stored: datetime | None) -> bool:
