@@ -125,9 +125,10 @@ async def run_consumer(settings: Settings, container: Container, stop: asyncio.E
                         applying = None
                     continue
                 fetch = await prepare_fetch(container, settings, fetched)
-                if applying is not None:
-                    await _commit(consumer, await applying)
-                applying = asyncio.create_task(apply_fetch(container, fetch))
+                done = await applying if applying is not None else None
+                applying = asyncio.create_task(apply_fetch(container, fetch))     # the next one starts at once
+                if done is not None:
+                    await _commit(consumer, done)
             if applying is not None:
                 await _commit(consumer, await applying)
                 applying = None
