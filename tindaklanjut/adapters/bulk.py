@@ -1,4 +1,5 @@
-"""Many new rows of one table in one `executemany` through the driver.
+"""Many new rows of one table in one driver-level statement: `executemany` on SQLite, a binary
+COPY on PostgreSQL.
 
 SQLAlchemy's type layer runs a Python function per value of every typed column (datetimes, dates,
 JSON) and builds a parameter dict per row. On the ingest path that cost more than the database
@@ -84,7 +85,8 @@ def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect
 
 
 async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT every row (all with the same keys) in one driver-level `executemany`."""
+    """Write every row (all with the same keys) in one driver-level statement, in the session's
+    transaction."""
     if not rows:
         return
     connection = await session.connection()

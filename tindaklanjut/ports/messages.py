@@ -27,7 +27,7 @@ class IngestAssessment:
     headers: tuple[tuple[str, bytes], ...] = ()
     # The message worked out ahead, before the database is involved (`service_layer.preparing`:
     # the prepared assessment, or the `Rejected` reason); None means the handler prepares it.
-    prepared: Any = None
+    prepared: Any = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)
