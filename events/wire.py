@@ -18,7 +18,6 @@ which names the reason.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +58,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_INTEGER_DIGITS + 1))
 
 
 def _bounded_int(text: str) -> int:
@@ -115,6 +113,11 @@ _DIGIT_RUNS = bytes(ord("0") if chr(byte).isdigit() and byte < 128 else ord(" ")
 _LONG_RUN = b"0" * (MAX_INTEGER_DIGITS + 1)
 
 
+def _has_long_digit_run(raw: bytes) -> bool:
+    """Could an integer in `raw` be longer than the bound? (Else none can be.)"""
+    return _LONG_RUN in raw.translate(_DIGIT_RUNS)
+
+
 def _key_tokens_at_least(raw: bytes) -> int:
     """A number never below the count of keys written in `raw`: every key is a string followed by its
     colon (whitespace between them is dropped first); a `"` before a colon anywhere else can only be
@@ -129,11 +132,12 @@ def decode(raw: bytes | str, limits: Limits = DEFAULT_LIMITS) -> Any:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     # Counted in C: only a document that could break a bound is looked at more closely.
-    if _LONG_RUN not in raw.translate(_DIGIT_RUNS):      # else no integer can be too long
+    long_digits = _has_long_digit_run(raw)
+    if not long_digits:
         fast = _decode_fast(raw, limits)
         if fast is not _UNSURE:
             return fast
-    return _decode_careful(raw, limits, long_digits=_LONG_DIGITS.search(raw) is not None)
+    return _decode_careful(raw, limits, long_digits=long_digits)
 
 
 _UNSURE = object()

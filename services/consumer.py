@@ -82,12 +82,6 @@ async def apply_fetch(container: Container, fetch: Fetch) -> dict[TopicPartition
     return fetch.offsets
 
 
-async def handle_fetch(container: Container, settings: Settings,
-                       fetched: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
-    """Prepare and do the work of one fetch; answer the offsets to commit."""
-    return await apply_fetch(container, await prepare_fetch(container, settings, fetched))
-
-
 async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
     try:
         await consumer.commit(offsets)

@@ -6,11 +6,12 @@ import asyncio
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from sqlalchemy import insert, select, text
 
 from tindaklanjut.adapters import bulk, orm
 from tindaklanjut.adapters.database import create_engine, session_factory
-from tindaklanjut.adapters.migrate import upgrade_async
+from tindaklanjut.adapters.migrate import alembic_config, upgrade_async
 
 WIB = timezone(timedelta(hours=7))
 
@@ -72,9 +73,6 @@ async def test_a_naive_timestamp_is_refused_as_the_orm_refuses_it(database_url):
 
 
 async def test_large_values_are_compressed_with_lz4_on_postgresql_and_the_migration_goes_both_ways(database_url):
-    from tindaklanjut.adapters.migrate import alembic_config
-    from alembic import command
-
     await upgrade_async(database_url)
     engine = create_engine(database_url)
     query = text("SELECT attrelid::regclass::text, attname, attcompression::text FROM pg_attribute WHERE "

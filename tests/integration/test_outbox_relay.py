@@ -4,6 +4,9 @@ import json
 from datetime import datetime, timezone
 
 import httpx
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 
 from tindaklanjut import views
@@ -96,8 +99,6 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_behind_it_flow(ka
 async def test_batched_rows_keep_each_units_order_on_the_producers_own_partition(kafka_settings):
     """Rows go out as record batches (several per partition when one fills up): every unit's
     events arrive in row order, on the partition a plain `send` of that key would pick."""
-    from aiokafka.partitioner import DefaultPartitioner
-
     settings = kafka_settings
     keys = [f"15.{n:02d}/dinas-{n}" for n in range(7)]
     at = datetime(2024, 12, 21, tzinfo=timezone.utc)
@@ -130,9 +131,6 @@ async def test_when_a_batch_cannot_be_handed_over_nothing_behind_it_overtakes_it
     """One hand-over fails after a partition's first batch: the rest of that partition's rows
     stay unpublished for this round (an outage, tried again), even though the broker would take
     the next batch; other partitions flow, and every unit's events still arrive in order."""
-    import pytest
-    from aiokafka.errors import KafkaConnectionError
-
     settings = kafka_settings
     at = datetime(2024, 12, 21, tzinfo=timezone.utc)
 
@@ -161,7 +159,6 @@ async def test_when_a_batch_cannot_be_handed_over_nothing_behind_it_overtakes_it
                                                value=json.dumps({"seq": sequence, "isi": "x" * 1500}).encode()), at)
             await uow.commit()
         partitions = sorted(await producer.partitions_for(settings.topic("recommendation.issued")))
-        from aiokafka.partitioner import DefaultPartitioner
         crowded = DefaultPartitioner()(b"unit-0", partitions, partitions)
         flaky = OutboxRelay(container.sessions, GoneAfterOneBatch(producer, crowded), settings)
         with pytest.raises(KafkaConnectionError):

@@ -106,7 +106,7 @@ def _outcome(decode, raw: bytes, limits: Limits):
 
 
 def _careful(raw: bytes, limits: Limits):
-    return wire._decode_careful(raw, limits, long_digits=wire._LONG_DIGITS.search(raw) is not None)
+    return wire._decode_careful(raw, limits, long_digits=wire._has_long_digit_run(raw))
 
 
 # Pieces of JSON text that each path treats specially: duplicate keys, spaced colons, escaped quotes

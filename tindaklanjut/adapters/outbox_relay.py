@@ -113,6 +113,7 @@ class OutboxRelay:
         failures: dict[int, BaseException] = {}
         open_batches: dict[tuple[str, int], tuple[object, list[int]]] = {}
         broken: dict[tuple[str, int], BaseException] = {}     # a partition whose batch could not be handed over
+        partitions: dict[str, list[int]] = {}                 # each topic's partitions, asked once a round
 
         async def submit(topic: str, partition: int) -> None:
             batch, row_ids = open_batches.pop((topic, partition))
@@ -130,7 +131,9 @@ class OutboxRelay:
             try:
                 headers = list(_headers(row.headers))
                 self._check_size(key, row.value, headers)
-                where = (topic, await self._partition(topic, key))
+                if topic not in partitions:
+                    partitions[topic] = sorted(await self.producer.partitions_for(topic))
+                where = (topic, self._partition(topic, key, partitions[topic]))
                 if where in open_batches and not self._append(open_batches[where], key, row, headers):
                     await submit(*where)         # full: send it, and start the next one with this row
                 if where in broken:          # nothing overtakes a row that stays behind
@@ -159,10 +162,9 @@ class OutboxRelay:
             raise MessageSizeTooLargeError(f"the message is {size} bytes when serialized, over the producer's "
                                            f"max_request_size of {self.max_request_size}")
 
-    async def _partition(self, topic: str, key: bytes | None) -> int:
+    def _partition(self, topic: str, key: bytes | None, partitions: list[int]) -> int:
         """The partition the producer's own partitioner picks (keyed: murmur2 of the key, the same for
         every event of a unit), remembered per key while the topic keeps its partitions."""
-        partitions = sorted(await self.producer.partitions_for(topic))
         cache_key = (topic, key, len(partitions))
         if key is None or cache_key not in self._partitions:
             if len(self._partitions) > PARTITION_CACHE_SIZE:
