@@ -38,6 +38,9 @@ def die_with_parent() -> None:
         pass
 
 
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -117,6 +120,12 @@ class BrokerSupervisor:
         self._thread.join(timeout=5)
 
     def _watch(self) -> None:
+        # Ctrl-C and SIGTERM are the main thread's: it stops the stack. The kernel hands a signal
+        # to any thread that does not block it, and Python runs the handler in the main thread only
+        # once that thread steps again: taken by this thread (it wakes every `interval`), a stop
+        # signal left the main thread blocked in its wait for the worker, and `run` ignored
+        # Ctrl-C. Blocked here, the signal interrupts the main thread's wait.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         down = False
         while not self._stopping.wait(self.interval):
             process = self.broker.process
