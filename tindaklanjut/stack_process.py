@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from tindaklanjut.adapters.broker import die_with_parent
+from tindaklanjut.adapters.broker import child_setup
 
 EXIT_FORCED = 70                    # the worker's own code for a stop that had to be forced
 
@@ -28,7 +28,7 @@ class WorkerProcess:
 
     def start(self) -> "WorkerProcess":
         self.process = subprocess.Popen([sys.executable, "-m", "tindaklanjut.cli", "worker"], env=self.env,
-                                        preexec_fn=die_with_parent, start_new_session=True)
+                                        preexec_fn=child_setup, start_new_session=True)
         return self
 
     def stop(self) -> int:

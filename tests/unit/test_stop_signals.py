@@ -5,10 +5,13 @@ to any thread that does not block it; if the broker supervisor's thread took it,
 stayed blocked in its wait and the stack ignored Ctrl-C (it hung under load in CI)."""
 
 import signal
+import threading
 import time
 from pathlib import Path
 
-from tindaklanjut.adapters.broker import BrokerSupervisor
+from tindaklanjut.adapters.broker import BrokerSupervisor, EmbeddedBroker
+
+from tests.conftest import free_port
 
 
 class _RunningProcess:
@@ -20,8 +23,8 @@ class _RunningBroker:
     process = _RunningProcess()
 
 
-def _blocked_signals(native_id: int) -> set[int]:
-    status = Path(f"/proc/self/task/{native_id}/status").read_text()
+def _blocked_signals(status_path: str) -> set[int]:
+    status = Path(status_path).read_text()
     mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")), 16)
     return {number for number in range(1, 65) if mask & (1 << (number - 1))}
 
@@ -33,9 +36,29 @@ def test_the_broker_supervisor_thread_leaves_stop_signals_to_the_main_thread():
         while supervisor._thread.native_id is None and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(0.05)        # a few watch rounds
-        blocked = _blocked_signals(supervisor._thread.native_id)
+        blocked = _blocked_signals(f"/proc/self/task/{supervisor._thread.native_id}/status")
     finally:
         supervisor.stop()
     assert {signal.SIGINT, signal.SIGTERM} <= blocked
     assert supervisor.restarts == 0
     assert not {signal.SIGINT, signal.SIGTERM} & signal.pthread_sigmask(signal.SIG_BLOCK, [])   # main thread untouched
+
+
+def test_a_broker_the_supervisor_starts_again_can_still_be_stopped(tmp_path):
+    """The supervisor's thread blocks the stop signals, and a child inherits its starter's mask:
+    the broker (and the worker) it starts again after a crash must not."""
+    broker = EmbeddedBroker("127.0.0.1", free_port(), log_path=tmp_path / "broker.log").start()
+    restarted = threading.Event()
+    supervisor = BrokerSupervisor(broker, on_restart=restarted.set, interval=0.05).start()
+    try:
+        first = broker.process
+        first.kill()
+        first.wait()
+        assert restarted.wait(20)
+        again = broker.process
+        assert again is not first and again.poll() is None
+        assert not {signal.SIGINT, signal.SIGTERM} & _blocked_signals(f"/proc/{again.pid}/status")
+    finally:
+        supervisor.stop()
+        broker.stop(timeout=10)
+    assert again.returncode in (0, -signal.SIGTERM)      # it ended on SIGTERM, not killed after the timeout

@@ -27,18 +27,23 @@ def tansu_binary() -> Path:
     return path
 
 
-def die_with_parent() -> None:
-    """Linux: the broker gets SIGTERM when the process that started it dies,
-    so a killed stack never leaves a broker holding the port."""
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+def child_setup() -> None:
+    """Run in every child the stack starts (broker, worker), before it executes.
+
+    The child gets SIGTERM when the process that started it dies (Linux), so a killed stack never
+    leaves a broker holding the port. And it can be stopped: a child inherits the signal mask of
+    the thread that started it, and the broker supervisor's thread, which starts the broker and
+    the worker again after a broker restart, blocks the stop signals."""
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def port_open(host: str, port: int) -> bool:
@@ -66,7 +71,7 @@ class EmbeddedBroker:
         self.process = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=child_setup,
             # Its own session: a terminal's Ctrl-C reaches the stack, which stops the broker last.
             start_new_session=True,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")})
