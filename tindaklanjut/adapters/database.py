@@ -36,12 +36,23 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
     return create_async_engine(aurl, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
+WAL_CHECKPOINT_PAGES = 20_000          # about 80 MB of 4 KiB pages (SQLite's default: 1,000)
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024  # what a checkpointed log is cut back to on disk
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the CLI read while the worker writes; the busy timeout makes
     # concurrent writers wait instead of failing.
+    # A checkpoint copies the log into the database and syncs both files. One ingest batch writes
+    # about 5 MB (payloads, recommendations, outbox), so with SQLite's default of 1,000 pages every
+    # batch paid for one; with 20,000 pages one in about sixteen does, and pages written again in
+    # between (indexes, outbox rows marked as relayed) are copied once: the worker took about 17 %
+    # less time over 5,000 assessments (docs/benchmarks.md, series H).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -7,7 +7,7 @@ import json
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal, select, tuple_, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import bulk, orm
@@ -36,12 +36,18 @@ class SqlProcessedEvents(AbstractProcessedEvents):
         self._stored: set[tuple[str, str]] = set()
 
     async def preload(self, keys: set[tuple[str, str]]) -> None:
-        """Look a whole batch up in one query per 500 events (instead of one per event)."""
+        """Look a whole batch up in one query per source and 500 events (instead of one per event).
+        By source, not by (source, id) pairs: SQLite answers a list of pairs by scanning the whole
+        table, and a batch nearly always comes from one or a few sources."""
         row = orm.ProcessedEventRow
-        for chunk in _chunks(list(keys)):
-            found = await self.session.execute(select(row.source, row.event_id).where(
-                tuple_(row.source, row.event_id).in_(chunk)))
-            self._stored.update((source, event_id) for source, event_id in found)
+        by_source: dict[str, list[str]] = {}
+        for source, event_id in keys:
+            by_source.setdefault(source, []).append(event_id)
+        for source, event_ids in by_source.items():
+            for chunk in _chunks(event_ids):
+                found = await self.session.scalars(select(row.event_id).where(row.source == source,
+                                                                              row.event_id.in_(chunk)))
+                self._stored.update((source, event_id) for event_id in found)
         self._known.update(keys)
 
     async def seen(self, source: str, event_id: str) -> bool:
