@@ -1,6 +1,6 @@
 """Every SQLite connection the project opens is set up the same way: write-ahead log, readers
 alongside a writer, foreign keys, and checkpoints far enough apart that an ingest batch (about
-5 MB) does not pay for one each (docs/benchmarks.md, series H)."""
+5 MB) does not pay for one each."""
 
 from tindaklanjut.adapters.database import WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES, create_engine
 

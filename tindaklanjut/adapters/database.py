@@ -46,8 +46,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # A checkpoint copies the log into the database and syncs both files. One ingest batch writes
     # about 5 MB (payloads, recommendations, outbox), so with SQLite's default of 1,000 pages every
     # batch paid for one; with 20,000 pages one in about sixteen does, and pages written again in
-    # between (indexes, outbox rows marked as relayed) are copied once: the worker took about 17 %
-    # less time over 5,000 assessments (docs/benchmarks.md, series H).
+    # between (indexes, outbox rows marked as relayed) are copied once. On this project's test
+    # machine, where a sync is cheap, the gain is within the noise (docs/benchmarks.md, series H).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
