@@ -58,8 +58,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-
-
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise WireError("number_out_of_range", f"integer with {len(text)} digits (at most {MAX_INTEGER_DIGITS})")

@@ -41,8 +41,8 @@ async def test_a_batch_of_several_sources_learns_exactly_which_events_were_proce
             answers = {key: await processed.seen(*key) for key in asked}
             plans = []
             if "sqlite" in database_url:
+                connection = await session.connection()
                 for statement, parameters in statements:
-                    connection = await session.connection()
                     raw = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
                     plans.append(" | ".join(str(row[-1]) for row in raw.all()))
         event.remove(engine.sync_engine, "before_cursor_execute", capture)

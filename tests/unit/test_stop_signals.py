@@ -31,12 +31,12 @@ def _blocked_signals(status_path: str) -> set[int]:
 
 def test_the_broker_supervisor_thread_leaves_stop_signals_to_the_main_thread():
     supervisor = BrokerSupervisor(_RunningBroker(), on_restart=lambda: None, interval=0.01).start()
+    status = f"/proc/self/task/{supervisor._thread.native_id}/status"
     try:
-        deadline = time.monotonic() + 5
-        while supervisor._thread.native_id is None and time.monotonic() < deadline:
+        deadline = time.monotonic() + 5         # the thread sets its mask first thing; give it time to run
+        while not {signal.SIGINT, signal.SIGTERM} <= (blocked := _blocked_signals(status)) \
+                and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.05)        # a few watch rounds
-        blocked = _blocked_signals(f"/proc/self/task/{supervisor._thread.native_id}/status")
     finally:
         supervisor.stop()
     assert {signal.SIGINT, signal.SIGTERM} <= blocked
