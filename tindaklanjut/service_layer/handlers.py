@@ -13,14 +13,13 @@ import structlog
 
 from tindaklanjut.domain.frameworks import FrameworkCatalogue
 from tindaklanjut.domain.policy import Policy
-from tindaklanjut.events.assessment import AssessmentPublishedEvent
 from tindaklanjut.service_layer import outbound
 from tindaklanjut.ports.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.events.wire import DEFAULT_LIMITS, Limits
 from tindaklanjut.service_layer import commands
 from tindaklanjut.ports.retrying import describe
 from tindaklanjut.service_layer.isolation import handle_isolating
-from tindaklanjut.service_layer.preparing import Prepared, prepare
+from tindaklanjut.service_layer.preparing import Prepared, Received, prepare
 from tindaklanjut.ports.validation import Rejected, parse_assessment
 
 log = structlog.get_logger(__name__)
@@ -63,11 +62,11 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
             # Read what the whole batch needs up front: a few queries per batch, not six per event.
             events = [item.event for item in valid]
             await uow.processed.preload({(event.source, event.id) for event in events})
-            await uow.assessments.preload({event.data.assessment_id for event in events})
+            await uow.assessments.preload({event.assessment_id for event in events})
             # Only fresh news may change the directory (not a redelivery, not an older revision).
-            await uow.directory.preload([(event.data.unit, event.data.published_at) for event in events
+            await uow.directory.preload([(event.unit, event.published_at) for event in events
                                          if await _is_fresh(uow, event)])
-            await uow.recommendations.preload_units({event.data.unit.id for event in events})
+            await uow.recommendations.preload_units({event.unit.id for event in events})
         for item in valid:
             report.recommendations += await _ingest(item, uow=uow, report=report)
         await uow.recommendations.apply_next_cycle_scores()
@@ -152,35 +151,34 @@ def cloudevent_id(raw: bytes, headers: tuple[tuple[str, bytes], ...] = ()) -> st
     return str(found)[:200] if isinstance(found, (str, int)) else None
 
 
-async def _is_fresh(uow, event: AssessmentPublishedEvent) -> bool:
+async def _is_fresh(uow, event: Received) -> bool:
     if await uow.processed.seen(event.source, event.id):
         return False
-    latest = await uow.assessments.latest_revision(event.data.assessment_id)
-    return latest is None or event.data.revision > latest
+    latest = await uow.assessments.latest_revision(event.assessment_id)
+    return latest is None or event.revision > latest
 
 
 async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
     event, assessment, at = prepared.event, prepared.assessment, prepared.at
-    data = event.data
     if await uow.processed.seen(event.source, event.id):
         await uow.processed.count_redelivery(event.source, event.id)
         report.duplicates += 1
         log.info("assessment.redelivered", ce_id=event.id, ce_source=event.source)
         return 0
-    latest = await uow.assessments.latest_revision(data.assessment_id)
-    if latest is not None and data.revision <= latest:
+    latest = await uow.assessments.latest_revision(event.assessment_id)
+    if latest is not None and event.revision <= latest:
         uow.processed.add(source=event.source, event_id=event.id, event_type=event.type,
                           outcome="duplicate_revision", at=at)
         report.duplicates += 1
         log.info("assessment.older_revision", ce_id=event.id, ce_source=event.source,
-                 assessment=data.assessment_id, revision=data.revision, latest=latest)
+                 assessment=event.assessment_id, revision=event.revision, latest=latest)
         return 0
-    await uow.directory.upsert_unit(data.unit, data.published_at)
+    await uow.directory.upsert_unit(event.unit, event.published_at)
     uow.assessments.add(assessment, prepared.payload_json, at)
     recommendations = prepared.fresh_recommendations()
-    existing = {r.id: r for r in await uow.recommendations.for_assessment(data.assessment_id)} if latest else {}
+    existing = {r.id: r for r in await uow.recommendations.for_assessment(event.assessment_id)} if latest else {}
     previous_cycle = {} if latest else {
-        r.indicator_code: r for r in await uow.recommendations.open_in_earlier_cycles(data.unit.id, data.cycle)}
+        r.indicator_code: r for r in await uow.recommendations.open_in_earlier_cycles(event.unit.id, event.cycle)}
     issued = 0
     for recommendation in recommendations:
         earlier = existing.pop(recommendation.id, None)
@@ -196,7 +194,7 @@ async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
         stale.supersede(at)
         await uow.recommendations.save(stale, at)
     if not latest:
-        await uow.recommendations.record_next_cycle_scores(data.unit.id, data.cycle, data.assessment_id,
+        await uow.recommendations.record_next_cycle_scores(event.unit.id, event.cycle, event.assessment_id,
                                                            prepared.ratios)
     uow.processed.add(source=event.source, event_id=event.id, event_type=event.type, outcome="processed", at=at)
     report.processed += 1
