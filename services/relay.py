@@ -15,7 +15,7 @@ def register(app: faust.App, settings: Settings, container: Container) -> None:
     async def outbox_relay() -> None:
         producer = kafka.producer(settings)
         await producer.start()
-        relay = OutboxRelay(container.sessions, producer, settings)
+        relay = OutboxRelay(container.sessions, producer, settings, write_turn=container.write_turn)
         container.on_outbox_commit.append(relay.notify)
         try:
             await relay.run()

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from tindaklanjut.adapters.database import create_engine, session_factory
+from tindaklanjut.adapters.database import WriteTurn, create_engine, session_factory
 from tindaklanjut.adapters.evidence_store import evidence_store
 from tindaklanjut.adapters.notifications import channels_from_settings
 from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
@@ -43,6 +43,7 @@ class Container:
         # Reads outside a transaction: one statement each, no BEGIN and ROLLBACK round trips (the
         # API's pages and lists; never a unit of work that writes).
         self.read_sessions = session_factory(self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self.write_turn = WriteTurn.for_engine(self.engine)     # ingest and the outbox relay, on SQLite
         self.evidence_store = evidence_store(self.settings)
         self.dependencies = {
             "new_uow": self.uow, "clock": self._now, "catalogue": self.catalogue, "policy": self.policy,
@@ -71,8 +72,9 @@ class Container:
             callback()
 
     async def ingest(self, messages: Sequence[IngestAssessment]) -> handlers.IngestReport:
-        """Shorthand for the `IngestAssessments` command."""
-        return await self.bus.handle(commands.IngestAssessments(messages=tuple(messages)))
+        """Shorthand for the `IngestAssessments` command, in this process's turn to write."""
+        async with self.write_turn:
+            return await self.bus.handle(commands.IngestAssessments(messages=tuple(messages)))
 
     async def prepare_ahead(self, messages: Sequence[IngestAssessment]) -> list[IngestAssessment]:
         """The messages prepared for a later `ingest` (see `service_layer.preparing`)."""

@@ -1,5 +1,6 @@
 """The outbox relay publishes committed rows to a real broker, once marked."""
 
+import asyncio
 import json
 from datetime import datetime, timezone
 
@@ -182,3 +183,49 @@ async def test_when_a_batch_cannot_be_handed_over_nothing_behind_it_overtakes_it
     for message in sorted(received, key=lambda m: (m.partition, m.offset)):
         by_key.setdefault(message.key.decode(), []).append(json.loads(message.value)["seq"])
     assert by_key == {f"unit-{k}": list(range(k, 150, 3)) for k in range(3)}
+
+
+async def test_the_relay_sends_during_ingest_and_marks_in_its_turn_to_write(kafka_settings, examples):
+    """SQLite has one writer at a time: the relay sends while ingest holds the process's turn to
+    write, and marks the rows as soon as that turn is over, not after a busy-handler sleep.
+    PostgreSQL writes concurrently, so there the turn holds nothing up."""
+    settings = kafka_settings
+    async with relay_container(settings) as (container, producer):
+        await container.ingest([IngestAssessment(raw=json.dumps(d).encode(),
+                                                 origin=Origin(topic="assessment.published", offset=i))
+                                for i, d in enumerate(examples.values())])
+        relay = OutboxRelay(container.sessions, producer, settings, write_turn=container.write_turn)
+        sqlite = container.engine.dialect.name == "sqlite"
+
+        async def unpublished() -> int:
+            async with container.sessions() as session:
+                return len((await session.scalars(select(orm.OutboxRow.id)
+                                                  .where(orm.OutboxRow.published_at.is_(None)))).all())
+
+        async with container.write_turn:         # as an ingest batch does while it writes
+            relaying = asyncio.create_task(relay.relay_once())
+            issued = await consume(settings, "recommendation.issued", expected=8)
+            assert len(issued) == 8               # sent while ingest writes
+            if sqlite:
+                await asyncio.sleep(0.2)
+                assert not relaying.done() and container.write_turn.taken
+                assert await unpublished() == 8   # marked only in the relay's turn
+            else:
+                assert await relaying == 8
+        assert await relaying == 8
+        assert await unpublished() == 0
+
+
+async def test_ingest_waits_for_the_turn_to_write_on_sqlite(kafka_settings, examples):
+    settings = kafka_settings
+    async with relay_container(settings) as (container, _producer):
+        commands = [IngestAssessment(raw=json.dumps(d).encode(), origin=Origin(topic="assessment.published", offset=i))
+                    for i, d in enumerate(examples.values())]
+        async with container.write_turn:         # as the relay does while it marks rows
+            ingesting = asyncio.create_task(container.ingest(commands))
+            if container.engine.dialect.name == "sqlite":
+                await asyncio.sleep(0.3)
+                assert not ingesting.done()
+            else:                                  # PostgreSQL: no turn to wait for
+                await asyncio.wait_for(asyncio.shield(ingesting), 30)
+        assert (await ingesting).processed == len(commands)

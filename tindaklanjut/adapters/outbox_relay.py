@@ -28,6 +28,7 @@ from aiokafka.errors import (CorruptRecordException, InvalidTopicError, MessageS
 from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from tindaklanjut.adapters.database import NO_TURN, WriteTurn
 from tindaklanjut.adapters.kafka import max_request_size
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
@@ -56,8 +57,10 @@ def refused_for_good(error: BaseException) -> bool:
 
 
 class OutboxRelay:
-    def __init__(self, session_factory: async_sessionmaker, producer: AIOKafkaProducer, settings: Settings) -> None:
+    def __init__(self, session_factory: async_sessionmaker, producer: AIOKafkaProducer, settings: Settings, *,
+                 write_turn: WriteTurn = NO_TURN) -> None:
         self.session_factory = session_factory
+        self.write_turn = write_turn
         self.producer = producer
         self.settings = settings
         self.wakeup = asyncio.Event()
@@ -72,7 +75,9 @@ class OutboxRelay:
         self.wakeup.set()
 
     async def relay_once(self) -> int:
-        async with self.session_factory() as session, session.begin():
+        # The rows are read and sent outside this process's turn to write (`WriteTurn`): only the
+        # marking waits for ingest. What is not committed is rolled back when the session closes.
+        async with self.session_factory() as session:
             # Plain columns, not ORM objects: the relay handles several rows per assessment.
             # The headers as their JSON text: nearly every row has the same ones, decoded once (`_headers`).
             query = (select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.value,
@@ -92,12 +97,15 @@ class OutboxRelay:
             now = datetime.now(timezone.utc)
             published = [row.id for row in rows if row.id not in failures]
             parked = {row_id: error for row_id, error in failures.items() if refused_for_good(error)}
-            if published:
-                await session.execute(update(OutboxRow).where(OutboxRow.id.in_(published)).values(published_at=now))
-            for row_id, error in parked.items():
-                log.error("outbox.row_parked", row_id=row_id, reason=describe(error))
-                await session.execute(update(OutboxRow).where(OutboxRow.id == row_id)
-                                      .values(parked_at=now, park_reason=describe(error)))
+            async with self.write_turn:
+                if published:
+                    await session.execute(update(OutboxRow).where(OutboxRow.id.in_(published))
+                                          .values(published_at=now))
+                for row_id, error in parked.items():
+                    log.error("outbox.row_parked", row_id=row_id, reason=describe(error))
+                    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id)
+                                          .values(parked_at=now, park_reason=describe(error)))
+                await session.commit()
         self.published += len(published)
         self.parked += len(parked)
         if len(failures) > len(parked):      # an outage: leave the rest for the next round
