@@ -1,6 +1,6 @@
 """The seen-event lookup of an ingest batch (`SqlProcessedEvents.preload`): right answers for events
 of several sources, in batches over one chunk, and on SQLite an index search, not a table scan
-(a scan grows with every event ever processed)."""
+(a scan grows with every event ever processed); on PostgreSQL the ids go as one array parameter."""
 
 from datetime import datetime, timezone
 
@@ -52,3 +52,6 @@ async def test_a_batch_of_several_sources_learns_exactly_which_events_were_proce
     assert 1 <= len(statements) <= 4      # a few queries for 1,210 events, not one each
     for plan in plans:
         assert "SEARCH processed_event" in plan and "SCAN processed_event" not in plan, plan
+    if "postgresql" in database_url:       # the ids as one array parameter, not one bind (and cast) each
+        for statement, parameters in statements:
+            assert "= ANY (" in statement and len(parameters) == 2, statement

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.database import NO_TURN, WriteTurn
 from tindaklanjut.adapters.kafka import max_request_size
+from tindaklanjut.adapters.matching import one_of
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
 from tindaklanjut.ports.retrying import describe
@@ -99,8 +100,9 @@ class OutboxRelay:
             parked = {row_id: error for row_id, error in failures.items() if refused_for_good(error)}
             async with self.write_turn:
                 if published:
-                    await session.execute(update(OutboxRow).where(OutboxRow.id.in_(published))
-                                          .values(published_at=now))
+                    await session.execute(update(OutboxRow).where(one_of(session, OutboxRow.id, published))
+                                          .values(published_at=now)
+                                          .execution_options(synchronize_session=False))    # no ORM objects here
                 for row_id, error in parked.items():
                     log.error("outbox.row_parked", row_id=row_id, reason=describe(error))
                     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id)

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import bulk, orm
+from tindaklanjut.adapters.matching import one_of
 from tindaklanjut.domain.lifecycle import ConcurrentChange
 from tindaklanjut.domain.plans import ActionPlan
 from tindaklanjut.domain.model import (CLOSED_STATUSES, REVISABLE_FIELDS, Assessment, Priority, Recommendation,
@@ -45,8 +46,8 @@ class SqlProcessedEvents(AbstractProcessedEvents):
             by_source.setdefault(source, []).append(event_id)
         for source, event_ids in by_source.items():
             for chunk in _chunks(event_ids):
-                found = await self.session.scalars(select(row.event_id).where(row.source == source,
-                                                                              row.event_id.in_(chunk)))
+                found = await self.session.scalars(select(row.event_id).where(
+                    row.source == source, one_of(self.session, row.event_id, chunk)))
                 self._stored.update((source, event_id) for event_id in found)
         self._known.update(keys)
 
@@ -127,7 +128,7 @@ class SqlDirectory(AbstractDirectory):
     async def _stored(self, table, ids: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
         for chunk in _chunks(ids):
-            rows = await self.session.execute(select(*table.c).where(table.c.id.in_(chunk)))
+            rows = await self.session.execute(select(*table.c).where(one_of(self.session, table.c.id, chunk)))
             found.update((row.id, row._asdict()) for row in rows)
         return found
 
@@ -181,7 +182,8 @@ class SqlAssessments(AbstractAssessments):
         for chunk in _chunks(list(assessment_ids)):
             rows = await self.session.execute(
                 select(orm.AssessmentRow.assessment_id, func.max(orm.AssessmentRow.revision))
-                .where(orm.AssessmentRow.assessment_id.in_(chunk)).group_by(orm.AssessmentRow.assessment_id))
+                .where(one_of(self.session, orm.AssessmentRow.assessment_id, chunk))
+                .group_by(orm.AssessmentRow.assessment_id))
             self._latest.update(dict(rows.all()))
 
     async def latest_revision(self, assessment_id: str) -> int | None:
@@ -262,7 +264,8 @@ class SqlRecommendations(AbstractRecommendations):
         self._open_by_unit = {unit_id: [] for unit_id in unit_ids}
         for chunk in _chunks(list(unit_ids)):
             rows = await self.session.scalars(select(orm.RecommendationRow).where(
-                orm.RecommendationRow.unit_id.in_(chunk), orm.RecommendationRow.scope == Scope.INDICATOR.value,
+                one_of(self.session, orm.RecommendationRow.unit_id, chunk),
+                orm.RecommendationRow.scope == Scope.INDICATOR.value,
                 orm.RecommendationRow.status.not_in([s.value for s in CLOSED_STATUSES])))
             for row in rows:
                 self._open_by_unit[row.unit_id].append(recommendation_from_row(row))
@@ -325,7 +328,8 @@ class SqlRecommendations(AbstractRecommendations):
         latest_cycle = max((entry[0] for entries in by_unit.values() for entry in entries), default="")
         for chunk in _chunks(list(by_unit)):
             rows = await self.session.scalars(select(orm.RecommendationRow).where(
-                orm.RecommendationRow.unit_id.in_(chunk), orm.RecommendationRow.indicator_code.is_not(None),
+                one_of(self.session, orm.RecommendationRow.unit_id, chunk),
+                orm.RecommendationRow.indicator_code.is_not(None),
                 orm.RecommendationRow.cycle < latest_cycle, orm.RecommendationRow.next_assessment_id.is_(None)))
             for row in rows:
                 later = sorted(entry for entry in by_unit[row.unit_id]
