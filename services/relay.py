@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from tindaklanjut.adapters import kafka
-from tindaklanjut.adapters.outbox_relay import OutboxRelay
+from tindaklanjut.adapters.outbox_relay import OutboxRelay, relay_producer
 from tindaklanjut.bootstrap import Container
 from tindaklanjut.config import Settings
 
@@ -13,7 +12,7 @@ from tindaklanjut.config import Settings
 def register(app: faust.App, settings: Settings, container: Container) -> None:
     @app.task
     async def outbox_relay() -> None:
-        producer = kafka.producer(settings)
+        producer = relay_producer(settings)
         await producer.start()
         relay = OutboxRelay(container.sessions, producer, settings, write_turn=container.write_turn)
         container.on_outbox_commit.append(relay.notify)

@@ -484,10 +484,10 @@ def outbox_replay(since: Annotated[str, typer.Option(help="publish again what wa
 
 
 async def _relay_all(container) -> int:
-    from tindaklanjut.adapters.outbox_relay import OutboxRelay
+    from tindaklanjut.adapters.outbox_relay import OutboxRelay, relay_producer
 
     await kafka.ensure_topics(container.settings)
-    producer = kafka.producer(container.settings)
+    producer = relay_producer(container.settings)
     await producer.start()
     try:
         relay = OutboxRelay(container.sessions, producer, container.settings)

@@ -1,6 +1,7 @@
 """The outbox relay publishes committed rows to a real broker, once marked."""
 
 import asyncio
+import copy
 import json
 from datetime import datetime, timezone
 
@@ -15,7 +16,7 @@ from tindaklanjut.api.app import create_api
 from tindaklanjut.domain.lifecycle import Role
 from tindaklanjut.service_layer import users
 from tindaklanjut.adapters import orm
-from tindaklanjut.adapters.outbox_relay import OutboxRelay
+from tindaklanjut.adapters.outbox_relay import OutboxRelay, relay_producer
 from tindaklanjut.ports.messages import IngestAssessment, Origin, OutboundMessage
 from tindaklanjut.service_layer.outbound import DEAD_LETTER_VALUE_MAX, DLQ_REASON_HEADER, DLQ_TRUNCATED_HEADER
 
@@ -229,3 +230,35 @@ async def test_ingest_waits_for_the_turn_to_write_on_sqlite(kafka_settings, exam
             else:                                  # PostgreSQL: no turn to wait for
                 await asyncio.wait_for(asyncio.shield(ingesting), 30)
         assert (await ingesting).processed == len(commands)
+
+
+async def test_the_relay_hands_a_round_to_the_producer_in_a_few_large_record_batches(kafka_settings, examples):
+    """80 `recommendation.issued` events (about 120 KB) in one round: one record batch per partition
+    with the relay's producer, where aiokafka's default 16 KiB batches would take a dozen; every
+    event arrives, each unit's in order."""
+    settings = kafka_settings
+    documents = []
+    for round_ in range(10):
+        for document in examples.values():
+            fresh = copy.deepcopy(document)
+            fresh["id"] = f"{document['id']}-{round_}"
+            fresh["data"]["assessment_id"] += f"-{round_}"
+            documents.append(fresh)
+    async with relay_container(settings) as (container, default_producer):
+        await container.ingest([IngestAssessment(raw=json.dumps(d).encode(),
+                                                 origin=Origin(topic="assessment.published", offset=i))
+                                for i, d in enumerate(documents)])
+        producer = relay_producer(settings)
+        await producer.start()
+        try:
+            relay = OutboxRelay(container.sessions, producer, settings)
+            assert await relay.relay_once() == 80
+        finally:
+            await producer.stop()
+    assert relay.record_batches <= settings.topic_partitions
+    issued = await consume(settings, "recommendation.issued", expected=80)
+    assert len({json.loads(m.value)["id"] for m in issued}) == 80
+    position = {d["data"]["assessment_id"]: index for index, d in enumerate(documents)}
+    for key in {m.key for m in issued}:
+        arrivals = [position[json.loads(m.value)["data"]["assessment_id"]] for m in issued if m.key == key]
+        assert arrivals == sorted(arrivals)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tindaklanjut.adapters.database import NO_TURN, WriteTurn
 from tindaklanjut.adapters.kafka import max_request_size
+from tindaklanjut.adapters.kafka import producer as kafka_producer
 from tindaklanjut.adapters.matching import one_of
 from tindaklanjut.adapters.orm import OutboxRow
 from tindaklanjut.config import Settings
@@ -45,6 +46,16 @@ MESSAGE_REFUSED: tuple[type[BaseException], ...] = (
 
 
 PARTITION_CACHE_SIZE = 100_000     # keys remembered; cleared when full
+# Record batches the relay's producer builds (aiokafka's default: 16 KiB, about twelve
+# `recommendation.issued` events). Each batch is one hand-over to the producer and one entry in a
+# produce request; at 16 KiB that hand-over was most of the relay's CPU (docs/benchmarks.md,
+# series I). Well under a broker's default limit for one batch (1 MiB).
+RECORD_BATCH_BYTES = 256 * 1024
+
+
+def relay_producer(settings: Settings) -> AIOKafkaProducer:
+    """The producer a relay publishes with."""
+    return kafka_producer(settings, max_batch_size=RECORD_BATCH_BYTES)
 
 
 @lru_cache(maxsize=1024)
@@ -67,6 +78,7 @@ class OutboxRelay:
         self.wakeup = asyncio.Event()
         self.published = 0
         self.parked = 0
+        self.record_batches = 0      # handed to the producer
         self.max_request_size = max_request_size(settings)
         self._partitioner = DefaultPartitioner()
         self._partitions: dict[tuple[str, bytes | None, int], int] = {}
@@ -134,6 +146,7 @@ class OutboxRelay:
                 broken[(topic, partition)] = error
                 return
             deliveries.update(dict.fromkeys(row_ids, delivery))
+            self.record_batches += 1
 
         for row in rows:
             topic = self.settings.topic(row.topic)
