@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     outbox_batch_size: int = Field(default=1000, ge=1, le=10_000)
     # Assessments per ingest transaction (at most; a fetch holds what has arrived). 500 instead of
     # 200: a transaction's fixed costs (five lookups, the commit, a relay round) are shared by more
-    # assessments, 10-20 % less time per 5,000 on both databases; two fetches of 500 in flight keep
+    # assessments, 6-22 % less time per 5,000 in three pairs; two fetches of 500 in flight keep
     # the worker's peak RSS near 225 MB (docs/benchmarks.md, series I).
     ingest_batch_size: int = Field(default=500, ge=1, le=5_000)
     # PostgreSQL connections per process (SQLite has its own pool); the API serves at most

@@ -2,11 +2,12 @@
 
 SQLAlchemy sends an IN list as one bound parameter per value. For asyncpg it renders each one with
 a type cast (`$1::VARCHAR, $2::VARCHAR, ...`) on every execution, and the ingest path asks five
-such questions per batch of 200 (seen events, revisions, agencies, units, open recommendations)
-and the relay one of up to 1,000 ids: that rendering cost more CPU than the queries themselves
-(docs/benchmarks.md, series I). On PostgreSQL the list goes as one array parameter instead
-(`column = ANY($1::VARCHAR[])`), which the planner treats as the same index lookups; SQLite keeps
-its IN list, which it plans well and binds cheaply.
+such questions per batch (seen events, revisions, agencies, units, open recommendations) and the
+relay marks up to 1,000 ids at once: that rendering showed in every profile of the worker, though
+removing it measured within noise in-process (docs/benchmarks.md, series I). On PostgreSQL the
+list goes as one array parameter instead (`column = ANY($1::VARCHAR[])`), which the planner
+answers with the same index lookups; SQLite keeps its IN list, which it plans well and binds
+cheaply.
 """
 
 from __future__ import annotations
