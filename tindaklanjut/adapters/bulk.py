@@ -71,10 +71,11 @@ _REPEATING = frozenset({_sqlite_timestamp, _sqlite_date})
 
 
 @lru_cache(maxsize=64)
-def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect
+def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect, statement: sa.Insert | None = None
           ) -> tuple[str, tuple[str, ...], Callable[[dict], tuple], tuple[tuple[int, Callable[[Any], Any]], ...]]:
     """The statement, the order of its parameters, how to take them from a row, and the conversions."""
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=list(columns))
+    compiled = (sa.insert(table) if statement is None else statement).compile(dialect=dialect,
+                                                                              column_keys=list(columns))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(columns):
         raise ValueError(f"{table.name}: the statement binds {order}, the rows hold {columns}")
@@ -84,13 +85,17 @@ def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect
     return compiled.string, order, values_of, conversions
 
 
-async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]], *,
+                      statement: sa.Insert | None = None) -> None:
     """Write every row (all with the same keys) in one driver-level statement, in the session's
-    transaction."""
+    transaction. SQLite only: `statement` is another INSERT to run for them (an upsert, built
+    once: the plan is cached by it)."""
     if not rows:
         return
     connection = await session.connection()
-    statement, columns, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect)
+    if statement is not None and connection.dialect.name != "sqlite":
+        raise ValueError("an INSERT of its own goes through the driver on SQLite only (PostgreSQL: COPY)")
+    statement, columns, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect, statement)
     if conversions:
         parameters = []
         converted: dict[Any, Any] = {}

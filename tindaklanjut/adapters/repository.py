@@ -6,8 +6,12 @@ import dataclasses
 import json
 
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import bindparam, func, literal, select, update
+from asyncpg.exceptions import UniqueViolationError
+from sqlalchemy import bindparam, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import bulk, orm
@@ -133,12 +137,30 @@ class SqlDirectory(AbstractDirectory):
         return found
 
     async def _write(self, table, new: list[dict], changed: list[dict], columns: tuple[str, ...]) -> None:
-        await bulk.insert_rows(self.session, table, new)
+        """Both statements keep the newest news even when another worker wrote the same rows since
+        this batch read them: two workers meeting a new agency used to fail a whole batch on its
+        primary key, which then went message by message (docs/benchmarks.md, series I)."""
+        if new:
+            await self._insert(table, new, columns)
         if changed:
             await self.session.execute(
-                update(table).where(table.c.id == bindparam("key")).values(
-                    {name: bindparam(f"new_{name}") for name in columns}),
+                update(table).where(table.c.id == bindparam("key"),
+                                    or_(table.c.source_published_at.is_(None),
+                                        table.c.source_published_at <= bindparam("new_source_published_at")))
+                .values({name: bindparam(f"new_{name}") for name in columns}),
                 [dict({f"new_{name}": values[name] for name in columns}, key=values["id"]) for values in changed])
+
+    async def _insert(self, table, new: list[dict], columns: tuple[str, ...]) -> None:
+        dialect = self.session.bind.dialect.name
+        upsert = _insert_newest_wins(dialect, table, columns)
+        if dialect != "postgresql":
+            await bulk.insert_rows(self.session, table, new, statement=upsert)     # executemany of the upsert
+            return
+        try:      # COPY, the fast way, unless a row is there already
+            async with self.session.begin_nested():
+                await bulk.insert_rows(self.session, table, new)
+        except (IntegrityError, UniqueViolationError):
+            await self.session.execute(upsert, new)
 
     async def upsert_unit(self, unit: Unit, published_at: datetime) -> None:
         if unit.id not in self.units:
@@ -149,6 +171,18 @@ class SqlDirectory(AbstractDirectory):
 
     async def unit_region(self, unit_id: str) -> str | None:
         return await self.session.scalar(select(orm.UnitRow.region_code).where(orm.UnitRow.id == unit_id))
+
+
+@lru_cache(maxsize=16)
+def _insert_newest_wins(dialect: str, table, columns: tuple[str, ...]):
+    """New directory rows; a row another worker has added meanwhile takes these values only when
+    they come from news at least as new as its own (the rule of `_newer`)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    stored, offered = table.c.source_published_at, statement.excluded.source_published_at
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={name: statement.excluded[name] for name in columns},
+        where=or_(stored.is_(None), stored <= offered))
 
 
 def _queue(stored: dict | None, values: dict, new: list[dict], changed: list[dict]) -> dict:
