@@ -33,9 +33,13 @@ async def _other_worker_wrote(sessions, *, agency_at: datetime, unit_at: datetim
             source_published_at=unit_at))
 
 
-async def _this_batch_writes(sessions, monkeypatch, published_at: datetime) -> None:
+async def _this_batch_writes(sessions, monkeypatch, published_at: datetime, read: dict | None = None) -> None:
+    """This batch's directory write, after a read (`read`, by id; nothing by default) made before
+    the other worker committed."""
+    read = read or {}
+
     async def read_before_the_other_committed(self, table, ids):
-        return {}
+        return {key: read[key] for key in ids if key in read}
     monkeypatch.setattr(SqlDirectory, "_stored", read_before_the_other_committed)
     unit = Unit(id="15.71/dpmptsp", name="DPMPTSP Kota Jambi", region_code="15.71",
                 agency=Agency(id="15.71", name="Pemerintah Kota Jambi", kind=AgencyKind.PEMKOT))
@@ -69,13 +73,5 @@ async def test_a_change_read_before_another_workers_newer_one_does_not_undo_it(s
                            source_published_at=OLDER),
              "15.71/dpmptsp": dict(id="15.71/dpmptsp", name="DPMPTSP (lama)", agency_id="15.71",
                                    region_code="15.71", source_published_at=OLDER)}
-
-    async def read_before_the_other_committed(self, table, ids):
-        return {key: stale[key] for key in ids if key in stale}
-    monkeypatch.setattr(SqlDirectory, "_stored", read_before_the_other_committed)
-    unit = Unit(id="15.71/dpmptsp", name="DPMPTSP Kota Jambi", region_code="15.71",
-                agency=Agency(id="15.71", name="Pemerintah Kota Jambi", kind=AgencyKind.PEMKOT))
-    async with sessions() as session:
-        await SqlDirectory(session).preload([(unit, MIDDLE)])
-        await session.commit()
+    await _this_batch_writes(sessions, monkeypatch, MIDDLE, read=stale)
     assert await _names(sessions) == ("Pemkot Jambi (lama)", "DPMPTSP (lama)")

@@ -71,11 +71,10 @@ _REPEATING = frozenset({_sqlite_timestamp, _sqlite_date})
 
 
 @lru_cache(maxsize=64)
-def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect, statement: sa.Insert | None = None
+def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect
           ) -> tuple[str, tuple[str, ...], Callable[[dict], tuple], tuple[tuple[int, Callable[[Any], Any]], ...]]:
     """The statement, the order of its parameters, how to take them from a row, and the conversions."""
-    compiled = (sa.insert(table) if statement is None else statement).compile(dialect=dialect,
-                                                                              column_keys=list(columns))
+    compiled = sa.insert(table).compile(dialect=dialect, column_keys=list(columns))
     order = tuple(compiled.positiontup or ())
     if sorted(order) != sorted(columns):
         raise ValueError(f"{table.name}: the statement binds {order}, the rows hold {columns}")
@@ -85,17 +84,13 @@ def _plan(table: sa.Table, columns: tuple[str, ...], dialect: sa.engine.Dialect,
     return compiled.string, order, values_of, conversions
 
 
-async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]], *,
-                      statement: sa.Insert | None = None) -> None:
+async def insert_rows(session: AsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Write every row (all with the same keys) in one driver-level statement, in the session's
-    transaction. SQLite only: `statement` is another INSERT to run for them (an upsert, built
-    once: the plan is cached by it)."""
+    transaction."""
     if not rows:
         return
     connection = await session.connection()
-    if statement is not None and connection.dialect.name != "sqlite":
-        raise ValueError("an INSERT of its own goes through the driver on SQLite only (PostgreSQL: COPY)")
-    statement, columns, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect, statement)
+    statement, columns, values_of, conversions = _plan(table, tuple(rows[0]), connection.dialect)
     if conversions:
         parameters = []
         converted: dict[Any, Any] = {}

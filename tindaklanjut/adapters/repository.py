@@ -8,10 +8,8 @@ import json
 from datetime import datetime
 from functools import lru_cache
 
-from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import bulk, orm
@@ -141,7 +139,7 @@ class SqlDirectory(AbstractDirectory):
         this batch read them: two workers meeting a new agency used to fail a whole batch on its
         primary key, which then went message by message (docs/benchmarks.md, series I)."""
         if new:
-            await self._insert(table, new, columns)
+            await self.session.execute(_insert_newest_wins(self.session.bind.dialect.name, table, columns), new)
         if changed:
             await self.session.execute(
                 update(table).where(table.c.id == bindparam("key"),
@@ -149,18 +147,6 @@ class SqlDirectory(AbstractDirectory):
                                         table.c.source_published_at <= bindparam("new_source_published_at")))
                 .values({name: bindparam(f"new_{name}") for name in columns}),
                 [dict({f"new_{name}": values[name] for name in columns}, key=values["id"]) for values in changed])
-
-    async def _insert(self, table, new: list[dict], columns: tuple[str, ...]) -> None:
-        dialect = self.session.bind.dialect.name
-        upsert = _insert_newest_wins(dialect, table, columns)
-        if dialect != "postgresql":
-            await bulk.insert_rows(self.session, table, new, statement=upsert)     # executemany of the upsert
-            return
-        try:      # COPY, the fast way, unless a row is there already
-            async with self.session.begin_nested():
-                await bulk.insert_rows(self.session, table, new)
-        except (IntegrityError, UniqueViolationError):
-            await self.session.execute(upsert, new)
 
     async def upsert_unit(self, unit: Unit, published_at: datetime) -> None:
         if unit.id not in self.units:

@@ -8,6 +8,7 @@ revisions, carry-over, the directory, the outbox) happens when the prepared batc
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -57,8 +58,7 @@ class Prepared:
         start from the same recommendations (their recorded events included)."""
         copies = []
         for recommendation in self.recommendations:
-            fresh = object.__new__(type(recommendation))     # copy.copy, without its generic protocol
-            fresh.__dict__.update(recommendation.__dict__)
+            fresh = copy.copy(recommendation)
             fresh.events = list(recommendation.events)
             copies.append(fresh)
         return copies
