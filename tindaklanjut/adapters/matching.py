@@ -8,13 +8,17 @@ removing it measured within noise in-process (docs/benchmarks.md, series I). On 
 list goes as one array parameter instead (`column = ANY($1::VARCHAR[])`), which the planner
 answers with the same index lookups; SQLite keeps its IN list, which it plans well and binds
 cheaply.
+
+A list of pairs (a composite key) is asked the same way in one statement: on PostgreSQL as two
+arrays unnested side by side, on SQLite as a `VALUES` list in a subquery. Both are answered by
+index lookups on the key; SQLite scans the whole index for a plain `(a, b) IN ((?, ?), ...)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import any_, bindparam
+from sqlalchemy import any_, bindparam, column, func, literal_column, select, tuple_, values
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -25,3 +29,16 @@ def one_of(session: AsyncSession, column, values: Collection) -> ColumnElement[b
     if session.bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def pairs_in(session: AsyncSession, columns: tuple, pairs: Collection[tuple]) -> ColumnElement[bool]:
+    """`(a, b) IN pairs` for a composite key, in one statement with index lookups on both databases."""
+    first, second = columns
+    if session.bind.dialect.name == "postgresql":
+        keys = func.unnest(bindparam(None, [pair[0] for pair in pairs], type_=ARRAY(first.type)),
+                           bindparam(None, [pair[1] for pair in pairs], type_=ARRAY(second.type))
+                           ).table_valued("first", "second").render_derived()
+        return tuple_(first, second).in_(select(keys.c.first, keys.c.second))
+    listed = values(column("column1", first.type), column("column2", second.type)).data(list(pairs))
+    return tuple_(first, second).in_(select(literal_column("column1"), literal_column("column2"))
+                                     .select_from(listed))
