@@ -9,16 +9,19 @@ list goes as one array parameter instead (`column = ANY($1::VARCHAR[])`), which 
 answers with the same index lookups; SQLite keeps its IN list, which it plans well and binds
 cheaply.
 
-A list of pairs (a composite key) is asked the same way in one statement: on PostgreSQL as two
-arrays unnested side by side, on SQLite as a `VALUES` list in a subquery. Both are answered by
-index lookups on the key; SQLite scans the whole index for a plain `(a, b) IN ((?, ?), ...)`.
+A list of pairs (a composite key) is asked the same way in one statement with a fixed text: on
+PostgreSQL as two arrays unnested side by side, on SQLite as one JSON array read by `json_each`.
+Both are answered by index lookups on the key; SQLite scans the whole index for a plain
+`(a, b) IN ((?, ?), ...)`, and a `VALUES` list costs SQLAlchemy two bound parameters per pair to
+compile on every batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import any_, bindparam, column, func, literal_column, select, tuple_, values
+import orjson
+from sqlalchemy import String, any_, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,6 +42,6 @@ def pairs_in(session: AsyncSession, columns: tuple, pairs: Collection[tuple]) ->
                            bindparam(None, [pair[1] for pair in pairs], type_=ARRAY(second.type))
                            ).table_valued("first", "second").render_derived()
         return tuple_(first, second).in_(select(keys.c.first, keys.c.second))
-    listed = values(column("column1", first.type), column("column2", second.type)).data(list(pairs))
-    return tuple_(first, second).in_(select(literal_column("column1"), literal_column("column2"))
-                                     .select_from(listed))
+    listed = func.json_each(bindparam(None, orjson.dumps(list(pairs)).decode(), type_=String)).table_valued("value")
+    return tuple_(first, second).in_(select(func.json_extract(listed.c.value, "$[0]"),
+                                            func.json_extract(listed.c.value, "$[1]")))
