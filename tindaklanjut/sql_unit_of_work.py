@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -38,11 +39,27 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         await self.session.close()
 
     async def _commit(self) -> None:
+        await self._write_new_state()
+        self.audit.write_new()
+        await self.outbox.write_new()
+        await self.session.commit()
+
+    async def _write_new_state(self) -> None:
         await self.assessments.write_new()
         await self.processed.write_new()
         await self.recommendations.write_new()
-        await self.outbox.write_new()
-        await self.session.commit()
+
+    async def write_while(self, work: Callable[[], None]) -> None:
+        """The new state rows go to the database while `work` runs: an ingest batch's outbox
+        messages are built (CPU) while its thousands of rows are inserted, instead of the process
+        waiting for the database first and then computing (docs/benchmarks.md, series J). `work`
+        must not use the session; only one statement is in flight at a time."""
+        writing = asyncio.ensure_future(self._write_new_state())
+        try:
+            await asyncio.sleep(0)       # the writes start: their rows are sent, the database works
+            work()
+        finally:
+            await writing
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -15,16 +15,22 @@ from tindaklanjut.domain.lifecycle import ConcurrentChange, FollowUpRequest, Rea
 
 
 class SqlAuditTrail(AbstractAuditTrail):
-    """Append-only: entries are added, never changed."""
+    """Append-only: entries are added, never changed. They join the session at commit
+    (`write_new`): `add` never touches the session, so it may run while a write is in flight."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._rows: list[tables.AuditEntryRow] = []
 
     def add(self, event: events.FollowUpChanged) -> None:
-        self.session.add(tables.AuditEntryRow(
+        self._rows.append(tables.AuditEntryRow(
             recommendation_id=event.recommendation_id, action=event.action, actor=event.actor, role=event.role,
             from_status=event.from_status, to_status=event.to_status, comment=event.comment,
             evidence=list(event.evidence), details=event.details or {}, at=event.occurred_at))
+
+    def write_new(self) -> None:
+        rows, self._rows = self._rows, []
+        self.session.add_all(rows)
 
 
 class SqlEvidence(AbstractEvidence):

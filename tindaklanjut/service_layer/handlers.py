@@ -69,6 +69,7 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
             await uow.recommendations.preload_units({event.unit.id for event in events})
         for item in valid:
             report.recommendations += await _ingest(item, uow=uow, report=report)
+        await uow.write_while(uow.collect_events)       # the outbox messages, built while the rows are written
         await uow.recommendations.apply_next_cycle_scores()
         await uow.commit()
     return report

@@ -53,6 +53,11 @@ class AbstractUnitOfWork(ABC):
     @abstractmethod
     async def _commit(self) -> None: ...
 
+    async def write_while(self, work: Callable[[], None]) -> None:
+        """Write the new rows held for commit while `work` (CPU only, no database) runs. Here,
+        without a database to wait for, the work just runs; the SQL unit of work overlaps the two."""
+        work()
+
     @abstractmethod
     async def rollback(self) -> None: ...
 
