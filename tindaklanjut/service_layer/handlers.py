@@ -50,8 +50,9 @@ async def ingest_assessments(commands: Sequence[IngestAssessment], *, uow, catal
     async with uow:
         valid: list[Prepared] = []
         for command in commands:
-            prepared = command.prepared if command.prepared is not None else prepare(
-                command, catalogue=catalogue, policy=policy, limits=limits, clock=clock)
+            prepared = command.prepared
+            if prepared is None or (isinstance(prepared, Prepared) and prepared.spent):     # not ahead, or tried before
+                prepared = prepare(command, catalogue=catalogue, policy=policy, limits=limits, clock=clock)
             if isinstance(prepared, Rejected):
                 if await dead_letter(uow, command.raw, command.origin, prepared, at=clock(), key=command.key,
                                      headers=command.headers):
@@ -176,7 +177,8 @@ async def _ingest(prepared: Prepared, *, uow, report: IngestReport) -> int:
         return 0
     await uow.directory.upsert_unit(event.unit, event.published_at)
     uow.assessments.add(assessment, prepared.payload_json, at)
-    recommendations = prepared.fresh_recommendations()
+    prepared.spent = True
+    recommendations = list(prepared.recommendations)
     existing = {r.id: r for r in await uow.recommendations.for_assessment(event.assessment_id)} if latest else {}
     previous_cycle = {} if latest else {
         r.indicator_code: r for r in await uow.recommendations.open_in_earlier_cycles(event.unit.id, event.cycle)}

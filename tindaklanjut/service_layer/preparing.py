@@ -8,7 +8,6 @@ revisions, carry-over, the directory, the outbox) happens when the prepared batc
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -44,24 +43,19 @@ class Received:
                    revision=data.revision, cycle=data.cycle, unit=data.unit, published_at=data.published_at)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)
 class Prepared:
+    """Applied once: applying changes its recommendations (carry-over, recorded events taken). A
+    batch that fails is tried again, message by message, and prepares them afresh instead
+    (`spent`): copying every recommendation for a retry that almost never comes cost about a
+    tenth of the preparation (docs/benchmarks.md, series J)."""
     event: Received
     assessment: Assessment
     recommendations: tuple[Recommendation, ...]
     payload_json: str     # the validated payload as stored with the assessment
     ratios: dict[str, float]      # indicator code -> score / max score, for earlier cycles' follow-up
     at: datetime          # when the recommender took it up: the issue time of its recommendations
-
-    def fresh_recommendations(self) -> list[Recommendation]:
-        """Copies to work with: a batch that fails is tried again, message by message, and must
-        start from the same recommendations (their recorded events included)."""
-        copies = []
-        for recommendation in self.recommendations:
-            fresh = copy.copy(recommendation)
-            fresh.events = list(recommendation.events)
-            copies.append(fresh)
-        return copies
+    spent: bool = False   # applied once (its recommendations may have changed since)
 
 
 def prepare(message: IngestAssessment, *, catalogue: FrameworkCatalogue, policy: Policy, limits: Limits,
