@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tindaklanjut.adapters import bulk, orm
@@ -135,7 +136,12 @@ class SqlDirectory(AbstractDirectory):
         this batch read them: two workers meeting a new agency used to fail a whole batch on its
         primary key, which then went message by message (docs/benchmarks.md, series I)."""
         if new:
-            await self.session.execute(_insert_newest_wins(self.session.bind.dialect.name, table, columns), new)
+            dialect = self.session.bind.dialect.name
+            statement = _insert_newest_wins(dialect, table, tuple(new[0]), columns)
+            if dialect == "postgresql":     # one statement over arrays, not one execution per row
+                await self.session.execute(statement, {name: [row[name] for row in new] for name in new[0]})
+            else:
+                await self.session.execute(statement, new)
         if changed:
             await self.session.execute(
                 update(table).where(table.c.id == bindparam("key"),
@@ -156,11 +162,17 @@ class SqlDirectory(AbstractDirectory):
 
 
 @lru_cache(maxsize=16)
-def _insert_newest_wins(dialect: str, table, columns: tuple[str, ...]):
+def _insert_newest_wins(dialect: str, table, names: tuple[str, ...], columns: tuple[str, ...]):
     """New directory rows; a row another worker has added meanwhile takes these values only when
-    they come from news at least as new as its own (the rule of `_newer`)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
+    they come from news at least as new as its own (the rule of `_newer`). On PostgreSQL the rows
+    go as one array per column, unnested: a batch's 500 new units are one statement, where an
+    `executemany` ran the statement once per row (docs/benchmarks.md, series J)."""
+    if dialect == "postgresql":
+        rows = func.unnest(*(bindparam(name, type_=ARRAY(table.c[name].type)) for name in names)
+                           ).table_valued(*names).render_derived()
+        statement = postgresql.insert(table).from_select(names, select(*(rows.c[name] for name in names)))
+    else:
+        statement = sqlite.insert(table)
     stored, offered = table.c.source_published_at, statement.excluded.source_published_at
     return statement.on_conflict_do_update(
         index_elements=[table.c.id], set_={name: statement.excluded[name] for name in columns},
