@@ -105,3 +105,21 @@ async def test_an_issued_payload_is_byte_for_byte_what_the_contract_model_writes
         envelope = json.loads(outbound.recommendation_issued(rec, unit).value)
         assert envelope["data"] == json.loads(as_model.model_dump_json())
         wire.RecommendationIssuedEvent.model_validate(envelope)
+
+
+async def test_an_issued_message_is_exactly_what_the_general_cloudevent_path_makes(examples):
+    """`recommendation_issued` builds its envelope directly (the ingest path's hot spot): the same
+    topic, key, id, headers and bytes as `cloudevent` gives for the same event."""
+    from tindaklanjut.events import recommendation as wire
+
+    h = await ingested_harness(examples)
+    recs = list(h.uow.recommendations.rows.values())
+    assert len(recs) > 5
+    for rec in recs:
+        unit = h.uow.directory.units[rec.unit_id]
+        direct = outbound.recommendation_issued(rec, unit)
+        general = outbound.cloudevent(event_type=wire.EVENT_TYPE, source=outbound.SOURCE, key=unit.id,
+                                      data=outbound.issued_payload(rec, unit), at=rec.issued_at,
+                                      event_id=direct.event_id)
+        assert direct == general
+        assert (direct.topic, direct.key) == ("recommendation.issued", rec.unit_id)
