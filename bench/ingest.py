@@ -538,7 +538,6 @@ async def send_all(producer, topic: str, messages: list[tuple[bytes, bytes]], on
     await asyncio.gather(*futures)
 
 
-# recommendations, outbox rows published, outbox rows, dead letters, processed events
 # Polled while the worker runs: small counts only (see the docstring).
 PROGRESS = sa.text("SELECT (SELECT count(*) FROM processed_event), "
                    "(SELECT count(*) FROM outbox WHERE published_at IS NULL), (SELECT count(*) FROM dead_letter)")
