@@ -182,8 +182,9 @@ async def test_fresh_news_in_a_later_batch_renames_the_stored_unit_and_agency(se
 async def test_a_prepared_batch_whose_commit_fails_is_retried_from_fresh_recommendations(settings, examples,
                                                                                           monkeypatch):
     """Prepared ahead (as the consumer does), then the batch's commit fails once for a reason that
-    is not an outage: its messages are tried again one by one, and every recommendation still
-    gets its `recommendation.issued` message, once (the failed try had already taken them)."""
+    is not an outage: its messages are tried again one by one, prepared afresh (the failed try
+    had already taken the recorded events of the first preparation), and every recommendation
+    still gets its `recommendation.issued` message, once."""
     from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
 
     real = SqlUnitOfWork._commit
