@@ -212,6 +212,41 @@ async def test_a_prepared_batch_whose_commit_fails_is_retried_from_fresh_recomme
         await container.close()
 
 
+async def test_a_state_write_that_fails_while_the_messages_are_built_is_retried_and_nothing_doubles(
+        settings, examples, monkeypatch):
+    """The batch's rows are written while its outbox messages are built (`write_while`). When that
+    write fails (not an outage), the error still reaches the batch: it is rolled back, its
+    messages are tried again one by one, and each recommendation is stored and announced once."""
+    from tindaklanjut.sql_unit_of_work import SqlUnitOfWork
+
+    real = SqlUnitOfWork._write_new_state
+    failures = {"left": 1, "built_meanwhile": 0}
+
+    async def write_failing_once(self):
+        if failures["left"]:
+            failures["left"] -= 1
+            await real(self)           # rows sent, then the write fails
+            failures["built_meanwhile"] = self.outbox.added
+            raise ValueError("a defect met once, in the middle of the write")
+        await real(self)
+
+    monkeypatch.setattr(SqlUnitOfWork, "_write_new_state", write_failing_once)
+    container = bootstrap(settings)
+    try:
+        prepared = await container.prepare_ahead(_commands([json.dumps(_fresh(d)).encode()
+                                                            for d in examples.values()]))
+        report = await container.ingest(prepared)
+        assert (report.processed, report.dead_lettered, failures["left"]) == (3, 0, 0)
+        assert failures["built_meanwhile"] == 8         # the messages were built while the write ran
+        async with container.sessions() as session:
+            issued = (await session.scalars(select(orm.OutboxRow.event_id).where(
+                orm.OutboxRow.topic == "recommendation.issued"))).all()
+        assert len(issued) == len(set(issued)) == await _count(container, orm.RecommendationRow) == 8
+        assert await _count(container, orm.ProcessedEventRow) == 3
+    finally:
+        await container.close()
+
+
 async def test_preparing_ahead_changes_nothing_that_is_stored(settings, examples):
     documents = [json.dumps(_fresh(d)).encode() for d in examples.values()]
     at = datetime(2024, 12, 21, 1, 0, tzinfo=timezone.utc)
