@@ -179,6 +179,17 @@ async def test_fresh_news_in_a_later_batch_renames_the_stored_unit_and_agency(se
         await container.close()
 
 
+async def _prepared_ahead(container, examples) -> list[IngestAssessment]:
+    """The contract examples as fresh messages, prepared ahead as the consumer does."""
+    return await container.prepare_ahead(_commands([json.dumps(_fresh(d)).encode() for d in examples.values()]))
+
+
+async def _issued_event_ids(container) -> list[str]:
+    async with container.sessions() as session:
+        return list((await session.scalars(select(orm.OutboxRow.event_id).where(
+            orm.OutboxRow.topic == "recommendation.issued"))).all())
+
+
 async def test_a_prepared_batch_whose_commit_fails_is_retried_from_fresh_recommendations(settings, examples,
                                                                                           monkeypatch):
     """Prepared ahead (as the consumer does), then the batch's commit fails once for a reason that
@@ -199,14 +210,11 @@ async def test_a_prepared_batch_whose_commit_fails_is_retried_from_fresh_recomme
     monkeypatch.setattr(SqlUnitOfWork, "_commit", commit_failing_once)
     container = bootstrap(settings)
     try:
-        prepared = await container.prepare_ahead(_commands([json.dumps(_fresh(d)).encode()
-                                                            for d in examples.values()]))
+        prepared = await _prepared_ahead(container, examples)
         assert all(message.prepared is not None for message in prepared)
         report = await container.ingest(prepared)
         assert (report.processed, report.dead_lettered, failures["left"]) == (3, 0, 0)
-        async with container.sessions() as session:
-            issued = (await session.scalars(select(orm.OutboxRow.event_id).where(
-                orm.OutboxRow.topic == "recommendation.issued"))).all()
+        issued = await _issued_event_ids(container)
         assert len(issued) == len(set(issued)) == await _count(container, orm.RecommendationRow) == 8
     finally:
         await container.close()
@@ -233,14 +241,11 @@ async def test_a_state_write_that_fails_while_the_messages_are_built_is_retried_
     monkeypatch.setattr(SqlUnitOfWork, "_write_new_state", write_failing_once)
     container = bootstrap(settings)
     try:
-        prepared = await container.prepare_ahead(_commands([json.dumps(_fresh(d)).encode()
-                                                            for d in examples.values()]))
+        prepared = await _prepared_ahead(container, examples)
         report = await container.ingest(prepared)
         assert (report.processed, report.dead_lettered, failures["left"]) == (3, 0, 0)
         assert failures["built_meanwhile"] == 8         # the messages were built while the write ran
-        async with container.sessions() as session:
-            issued = (await session.scalars(select(orm.OutboxRow.event_id).where(
-                orm.OutboxRow.topic == "recommendation.issued"))).all()
+        issued = await _issued_event_ids(container)
         assert len(issued) == len(set(issued)) == await _count(container, orm.RecommendationRow) == 8
         assert await _count(container, orm.ProcessedEventRow) == 3
     finally:
