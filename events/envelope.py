@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -58,8 +59,10 @@ class CloudEvent(BaseModel, Generic[DataT]):
         return value
 
 
+@lru_cache(maxsize=64)
 def topic_for_type(event_type: str) -> str:
-    """`tindaklanjut.assessment.published.v1` -> `assessment.published`."""
+    """`tindaklanjut.assessment.published.v1` -> `assessment.published` (remembered: every outbox
+    message asks, four per ingested assessment, and there are only a few types)."""
     match = re.fullmatch(r"tindaklanjut\.([a-z_]+\.[a-z_]+)\.v[0-9]+", event_type)
     if not match:
         raise ValueError(f"not a tindaklanjut event type: {event_type!r}")

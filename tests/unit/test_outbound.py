@@ -108,8 +108,8 @@ async def test_an_issued_payload_is_byte_for_byte_what_the_contract_model_writes
 
 
 async def test_an_issued_message_is_exactly_what_the_general_cloudevent_path_makes(examples):
-    """`recommendation_issued` builds its envelope directly (the ingest path's hot spot): the same
-    topic, key, id, headers and bytes as `cloudevent` gives for the same event."""
+    """`recommendation_issued` is the general `cloudevent` path with the issue's source, key, time
+    and payload: the same topic, key, id, headers and bytes."""
     from tindaklanjut.events import recommendation as wire
 
     h = await ingested_harness(examples)

@@ -63,21 +63,12 @@ def issued_payload(rec: Recommendation, unit: Unit) -> dict:
         "issued_at": rec.issued_at}
 
 
-ISSUED_TOPIC = topic_for_type(wire.EVENT_TYPE)
-
-
 def recommendation_issued(rec: Recommendation, unit: Unit) -> OutboundMessage:
-    """What `cloudevent` makes of the issue, built directly: four of these per assessment on the
-    ingest path, where the general path's steps took a third of the time (docs/benchmarks.md,
-    series J); `tests/unit/test_outbound.py` holds the two to the same bytes."""
     # Deterministic event id: a replay of the same issue yields the same id,
     # so downstream consumers de-duplicate on (source, id).
     event_id = ids.name_based(uuid.NAMESPACE_URL, f"{SOURCE}/{rec.id}/issued/{rec.assessment_revision}")
-    envelope = {"specversion": "1.0", "id": event_id, "source": SOURCE, "type": wire.EVENT_TYPE,
-                "time": rec.issued_at.isoformat(), "datacontenttype": "application/json", "subject": unit.id,
-                "data": issued_payload(rec, unit)}
-    return OutboundMessage(topic=ISSUED_TOPIC, key=unit.id, event_type=wire.EVENT_TYPE, event_id=event_id,
-                           value=_encode(envelope), headers=list(CLOUDEVENTS_JSON))
+    return cloudevent(event_type=wire.EVENT_TYPE, source=SOURCE, key=unit.id, data=issued_payload(rec, unit),
+                      at=rec.issued_at, event_id=event_id)
 
 
 def followup_changed(rec: Recommendation, event: domain_events.FollowUpChanged) -> OutboundMessage:
