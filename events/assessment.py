@@ -11,7 +11,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
 
 from tindaklanjut.events.envelope import CloudEvent, Identifier, Name, SaneDate, SaneDatetime
 
@@ -77,19 +78,27 @@ class Unit(_Payload):
         return self
 
 
-class Indicator(_Payload):
+# One indicator's result. A typed dict, not a model: a real assessment carries 30 or more, and building
+# a model instance for each was a third of validating an event (docs/benchmarks.md, series K). Read it
+# by key (`indicator["score"]`); the optional fields are always present (None when not sent).
+class Indicator(TypedDict):
+    __pydantic_config__ = ConfigDict(extra="ignore")   # type: ignore[misc]
     code: Identifier
     name: Name
     score: Score
     max_score: PositiveScore
-    sp_component: int | None = Field(default=None, strict=True, ge=1, le=14)
-    finding: Text | None = None
+    sp_component: Annotated[int | None, Field(default=None, strict=True, ge=1, le=14)]
+    finding: Annotated[Text | None, Field(default=None)]
 
-    @model_validator(mode="after")
-    def _score_within_max(self) -> "Indicator":
-        if self.score > self.max_score:
-            raise ValueError(f"indicator {self.code}: score {self.score} exceeds max_score {self.max_score}")
-        return self
+
+def _score_within_max(indicator: Indicator) -> Indicator:
+    if indicator["score"] > indicator["max_score"]:
+        raise ValueError(f"indicator {indicator['code']}: score {indicator['score']} exceeds max_score "
+                         f"{indicator['max_score']}")
+    return indicator
+
+
+CheckedIndicator = Annotated[Indicator, AfterValidator(_score_within_max)]
 
 
 class Aspect(_Payload):
@@ -98,7 +107,7 @@ class Aspect(_Payload):
     weight: PositiveScore
     score: Score
     max_score: PositiveScore
-    indicators: list[Indicator] = Field(max_length=MAX_ITEMS)
+    indicators: list[CheckedIndicator] = Field(max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _score_within_max(self) -> "Aspect":

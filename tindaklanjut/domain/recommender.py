@@ -20,7 +20,7 @@ from tindaklanjut.domain.frameworks import Band, Framework
 from tindaklanjut.domain.model import Assessment, Priority, Recommendation, Scope, recommendation_id
 from tindaklanjut.domain.plans import plan_due_date
 from tindaklanjut.domain.policy import Policy, Template
-from tindaklanjut.events.assessment import Aspect, AssessmentPublished
+from tindaklanjut.events.assessment import Aspect, AssessmentPublished, Indicator
 
 
 def _num(value: float) -> str:
@@ -79,7 +79,7 @@ class _Builder:
         return calendar.deadline_on(due, region_code=region)
 
     def build(self, *, scope: Scope, code: str | None, aspect: Aspect | None, gap: float, template: Template,
-              template_key: str, action: str, rule_id: str, indicator=None) -> Recommendation:
+              template_key: str, action: str, rule_id: str, indicator: Indicator | None = None) -> Recommendation:
         priority = self.priority(gap, aspect)
         due_date, due_at = self.plan_deadline() if template.needs_plan else self.deadline(priority)
         p = self.payload
@@ -87,13 +87,13 @@ class _Builder:
             id=recommendation_id(p.assessment_id, scope, code), assessment_id=p.assessment_id,
             assessment_revision=p.revision, framework=p.framework, cycle=p.cycle, unit_id=p.unit.id,
             agency_id=p.unit.agency.id, scope=scope, aspect_code=aspect.code if aspect else None,
-            indicator_code=indicator.code if indicator else None,
-            indicator_name=indicator.name if indicator else None,
-            sp_component=indicator.sp_component if indicator else None,
-            indicator_score=indicator.score if indicator else None,
-            indicator_max_score=indicator.max_score if indicator else None,
+            indicator_code=indicator["code"] if indicator else None,
+            indicator_name=indicator["name"] if indicator else None,
+            sp_component=indicator["sp_component"] if indicator else None,
+            indicator_score=indicator["score"] if indicator else None,
+            indicator_max_score=indicator["max_score"] if indicator else None,
             title=template.title, action=f"{action} Dasar hukum: {template.basis}.", evidence=template.evidence,
-            finding=indicator.finding if indicator else None, priority=priority, due_date=due_date, due_at=due_at,
+            finding=indicator["finding"] if indicator else None, priority=priority, due_date=due_date, due_at=due_at,
             rule_id=rule_id, catalogue_version=self.policy.catalogue.version, template=template_key,
             issued_at=self.issued_at, needs_plan=template.needs_plan)
 
@@ -108,14 +108,14 @@ def recommend(payload: AssessmentPublished, assessment: Assessment, *, framework
     for aspect in payload.aspects:
         found_in_aspect = False
         for indicator in aspect.indicators:
-            ratio = indicator.score / indicator.max_score
+            ratio = indicator["score"] / indicator["max_score"]
             if not rules.weak_indicator.is_weak(ratio):
                 continue
-            key, template = catalogue.for_indicator(indicator.code, indicator.sp_component, prefix, aspect.code)
-            action = (f"{template.action} Indikator: {indicator.name} (skor {_num(indicator.score)} dari "
-                      f"{_num(indicator.max_score)}).{_quote(indicator.finding)}")
+            key, template = catalogue.for_indicator(indicator["code"], indicator["sp_component"], prefix, aspect.code)
+            action = (f"{template.action} Indikator: {indicator['name']} (skor {_num(indicator['score'])} dari "
+                      f"{_num(indicator['max_score'])}).{_quote(indicator['finding'])}")
             recommendations.append(builder.build(
-                scope=Scope.INDICATOR, code=indicator.code, aspect=aspect, gap=1 - ratio, template=template,
+                scope=Scope.INDICATOR, code=indicator["code"], aspect=aspect, gap=1 - ratio, template=template,
                 template_key=key, action=action, rule_id=rules.weak_indicator.id, indicator=indicator))
             found_in_aspect = True
         aspect_ratio = aspect.score / aspect.max_score

@@ -78,7 +78,7 @@ def prepare(message: IngestAssessment, *, catalogue: FrameworkCatalogue, policy:
     recommendations = recommender.recommend(data, assessment, framework=framework, policy=policy, issued_at=at)
     return Prepared(event=Received.of(event), assessment=assessment, recommendations=tuple(recommendations),
                     payload_json=data.model_dump_json(),
-                    ratios={i.code: i.score / i.max_score for a in data.aspects for i in a.indicators}, at=at)
+                    ratios={i["code"]: i["score"] / i["max_score"] for a in data.aspects for i in a.indicators}, at=at)
 
 
 SLICE = 16      # messages prepared between two chances for other tasks to run
