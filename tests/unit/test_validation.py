@@ -71,6 +71,22 @@ def test_reason_names_the_field(examples):
     assert "exceeds max_score" in str(caught.value)
 
 
+def test_an_indicator_keeps_the_contract_fields_only(examples):
+    """Indicators are typed dicts: unknown fields are dropped like everywhere else in the payload,
+    the optional ones are present as None, and a score sent as a string is refused (strict)."""
+    document = examples["ombudsman-2024-kota-jambi-disdukcapil"]
+    sent = document["data"]["aspects"][0]["indicators"][0]
+    sent.pop("sp_component", None)
+    sent.pop("finding", None)
+    sent["extra_from_the_evaluator"] = {"nested": [1, 2]}
+    indicator = parse_assessment(_raw(document), CATALOGUE).data.aspects[0].indicators[0]
+    assert set(indicator) == {"code", "name", "score", "max_score", "sp_component", "finding"}
+    assert (indicator["sp_component"], indicator["finding"]) == (None, None)
+    assert (indicator["code"], indicator["score"]) == (sent["code"], float(sent["score"]))
+    sent["score"] = "2"
+    assert _code(_raw(document)) == "invalid_payload"
+
+
 @pytest.mark.parametrize(("field", "value", "code"), [
     ("framework", "unknown-framework", "unknown_framework"),
     ("cycle", "2019", "unknown_cycle"),
