@@ -31,6 +31,10 @@ def _quote(text: str | None, label: str = "Temuan evaluator") -> str:
     return f" {label}: \u201c{text.strip()}\u201d" if text and text.strip() else ""
 
 
+# What an aspect- or unit-level recommendation carries of an indicator: nothing.
+_NO_INDICATOR: Indicator = dict.fromkeys(Indicator.__annotations__)   # type: ignore[assignment]
+
+
 class _Builder:
     """Creates recommendations for one assessment; holds what they share."""
 
@@ -82,18 +86,15 @@ class _Builder:
               template_key: str, action: str, rule_id: str, indicator: Indicator | None = None) -> Recommendation:
         priority = self.priority(gap, aspect)
         due_date, due_at = self.plan_deadline() if template.needs_plan else self.deadline(priority)
-        p = self.payload
+        p, shown = self.payload, indicator or _NO_INDICATOR
         return Recommendation.issue(
             id=recommendation_id(p.assessment_id, scope, code), assessment_id=p.assessment_id,
             assessment_revision=p.revision, framework=p.framework, cycle=p.cycle, unit_id=p.unit.id,
             agency_id=p.unit.agency.id, scope=scope, aspect_code=aspect.code if aspect else None,
-            indicator_code=indicator["code"] if indicator else None,
-            indicator_name=indicator["name"] if indicator else None,
-            sp_component=indicator["sp_component"] if indicator else None,
-            indicator_score=indicator["score"] if indicator else None,
-            indicator_max_score=indicator["max_score"] if indicator else None,
+            indicator_code=shown["code"], indicator_name=shown["name"], sp_component=shown["sp_component"],
+            indicator_score=shown["score"], indicator_max_score=shown["max_score"],
             title=template.title, action=f"{action} Dasar hukum: {template.basis}.", evidence=template.evidence,
-            finding=indicator["finding"] if indicator else None, priority=priority, due_date=due_date, due_at=due_at,
+            finding=shown["finding"], priority=priority, due_date=due_date, due_at=due_at,
             rule_id=rule_id, catalogue_version=self.policy.catalogue.version, template=template_key,
             issued_at=self.issued_at, needs_plan=template.needs_plan)
 
